@@ -1,0 +1,115 @@
+/**
+ * The ports of the replication core. Every implementation of a port passes
+ * that port's one exported contract suite (see `testing/`).
+ */
+import type { Awareness } from 'y-protocols/awareness';
+import type * as Y from 'yjs';
+
+/** The stored updates of one doc and a cursor for compaction. */
+export interface StoredDoc {
+  /** Updates in append order (a compacted snapshot counts as one update). */
+  updates: Uint8Array[];
+  /** Opaque position after the last returned update; pass to `compact`. */
+  cursor: number;
+}
+
+/**
+ * Durable storage of doc updates (append log + periodic compaction) and a small
+ * key/value area for metadata. Implementations: memory (tests), IndexedDB
+ * (browser), LevelDB (relay).
+ */
+export interface StorageAdapter {
+  /** All updates stored for `docName` (empty list when unknown). */
+  load(docName: string): Promise<StoredDoc>;
+  /** Appends updates; resolves only once they are durable. Atomic per call. */
+  append(docName: string, updates: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Replaces every update up to `cursor` (from an earlier `load`) with
+   * `snapshot`, atomically; updates appended after that `load` are kept.
+   */
+  compact(docName: string, snapshot: Uint8Array, cursor: number): Promise<void>;
+  /** Names of stored docs starting with `prefix`, sorted. */
+  list(prefix: string): Promise<string[]>;
+  /** Removes a doc and all its updates. */
+  delete(docName: string): Promise<void>;
+  /** Reads a metadata value. */
+  getMeta(key: string): Promise<Uint8Array | undefined>;
+  /** Writes (or, with `undefined`, removes) a metadata value durably. */
+  setMeta(key: string, value: Uint8Array | undefined): Promise<void>;
+  /** Releases resources; later calls reject. */
+  close(): Promise<void>;
+}
+
+/** Connection state of a transport. */
+export type TransportState = 'idle' | 'connecting' | 'open' | 'closed';
+
+/** Why a transport closed. */
+export interface TransportCloseEvent {
+  code: number;
+  reason: string;
+}
+
+/**
+ * A frame pipe to one remote replica (a relay, or other tabs). A transport
+ * connects once; the front end makes a new one (via a `TransportFactory`) for
+ * every reconnect.
+ */
+export interface Transport {
+  readonly state: TransportState;
+  /** Starts connecting; `onOpen` fires once usable. */
+  connect(): void;
+  /** Sends one binary frame; ignored unless `state === 'open'`. */
+  send(frame: Uint8Array): void;
+  /** Closes; `onClose` fires once. */
+  close(code?: number, reason?: string): void;
+  /** Bytes queued but not yet handed to the network (backpressure signal). */
+  readonly bufferedAmount: number;
+  onOpen: (() => void) | null;
+  onMessage: ((frame: Uint8Array) => void) | null;
+  onClose: ((event: TransportCloseEvent) => void) | null;
+}
+
+/** Makes a fresh transport to `url` (a relay's multiplexed endpoint). */
+export type TransportFactory = (url: string) => Transport;
+
+/** Sync status of one doc or of the whole workspace. */
+export type SyncState = 'offline' | 'connecting' | 'syncing' | 'synced';
+
+/** Observable status: connection state plus whether local changes wait to be stored on a relay. */
+export interface SyncStatus {
+  state: SyncState;
+  /** This replica holds changes that no relay has acknowledged as durable. */
+  pendingLocal: boolean;
+}
+
+/** A live, loaded doc. Call `release` when the UI no longer shows it. */
+export interface DocHandle {
+  readonly docName: string;
+  readonly doc: Y.Doc;
+  readonly awareness: Awareness;
+  /** Resolves once the doc holds everything local storage had. */
+  readonly whenLoaded: Promise<void>;
+  release(): void;
+}
+
+/**
+ * What the notes model needs from the replication core; `Replica` implements
+ * it, and tests may supply simpler ones.
+ */
+export interface DocSource {
+  /** Loads `docName` from storage into a live doc and keeps it synced until released. */
+  open(docName: string): Promise<DocHandle>;
+  /** Keeps `docName` synced and stored in the background without holding it in memory. */
+  track(docName: string): void;
+  /** Stops background sync of `docName` (stored data stays). */
+  untrack(docName: string): void;
+  /** Removes `docName` from this replica's storage (and stops syncing it). */
+  forget(docName: string): Promise<void>;
+  /** The merged stored state of `docName` as one update, without opening it. */
+  readStored(docName: string): Promise<Uint8Array>;
+  /** Called after any change (local or remote) to a tracked or open doc has been stored. */
+  onDocChanged(listener: (docName: string) => void): () => void;
+  /** Small durable metadata area (e.g. the search index). */
+  getMeta(key: string): Promise<Uint8Array | undefined>;
+  setMeta(key: string, value: Uint8Array | undefined): Promise<void>;
+}

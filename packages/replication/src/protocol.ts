@@ -1,0 +1,381 @@
+/**
+ * The Lattice wire protocol: the one place where frame types, close codes and
+ * encoders live. Both the front end and the relay import it; nothing else may
+ * spell a frame type or close code as a number.
+ *
+ * Two kinds of connection meet in a relay's rooms:
+ *
+ * - **Plain y-websocket** (`/ws/<docName>`): one doc per socket, every frame is
+ *   a standard y-websocket message (`YMessageType` + y-protocols payload).
+ *   Peers on this path never see Lattice extras.
+ * - **Lattice multiplexed** (`/sync`): one socket for many docs. The first
+ *   frame from the client must be `Hello`; the relay answers with its own
+ *   `Hello`. Every later frame starts with a `FrameType`.
+ *
+ * Frames are binary, built from lib0 varints/varstrings (the same primitives
+ * y-protocols uses), so they can be decoded without trusting any length.
+ */
+import * as decoding from 'lib0/decoding';
+import * as encoding from 'lib0/encoding';
+
+/** Protocol version announced in `Hello`; bump on incompatible change. */
+export const PROTOCOL_VERSION = 1;
+/** Name announced in `Hello` so a relay can tell Lattice front ends apart. */
+export const PROTOCOL_NAME = 'lattice';
+
+/** URL path of the multiplexed endpoint. */
+export const SYNC_PATH = '/sync';
+/** URL path prefix of the plain y-websocket endpoint (`/ws/<docName>`). */
+export const YWS_PATH_PREFIX = '/ws/';
+
+/** Default maximum size of one frame in bytes (both directions). */
+export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
+/** Front ends split batches so one frame stays under this many bytes. */
+export const TARGET_BATCH_BYTES = 1024 * 1024;
+/** Longest doc name accepted, in UTF-8 bytes. */
+export const MAX_DOC_NAME_BYTES = 512;
+
+/** First varuint of every frame on the multiplexed socket. */
+export const FrameType = {
+  /** Handshake: JSON `HelloInfo`. Must be the first frame in each direction. */
+  Hello: 0,
+  /** One or more (docName, y-websocket message) pairs; the unit of sync. */
+  Docs: 1,
+  /** Relay → front end: `stateVector` of `docName` is durably stored; `seq` counts update-bearing messages from this socket for that doc. */
+  Ack: 2,
+  /** Front end → relay: stop sending this doc; drop my awareness in it. */
+  Leave: 3,
+  /** Relay → front end: a doc-scoped refusal (bad doc name, …); the socket stays open. */
+  DocError: 4,
+  /** Either side: liveness probe (`reply` = 0) and its answer (`reply` = 1). */
+  Heartbeat: 5,
+} as const;
+export type FrameType = (typeof FrameType)[keyof typeof FrameType];
+
+/** First varuint of a standard y-websocket message (also the payload of `Docs` entries). */
+export const YMessageType = {
+  Sync: 0,
+  Awareness: 1,
+  Auth: 2,
+  QueryAwareness: 3,
+} as const;
+export type YMessageType = (typeof YMessageType)[keyof typeof YMessageType];
+
+/** Second varuint of a `YMessageType.Sync` message (as in y-protocols/sync). */
+export const SyncStep = {
+  Step1: 0,
+  Step2: 1,
+  Update: 2,
+} as const;
+export type SyncStep = (typeof SyncStep)[keyof typeof SyncStep];
+
+/** WebSocket close codes used by the relay and front end (4000–4999 are application codes). */
+export const CloseCode = {
+  Normal: 1000,
+  /** Relay shutting down; the front end reconnects (elsewhere). */
+  GoingAway: 1001,
+  /** Frame over the size limit. */
+  TooBig: 1009,
+  /** Frame could not be decoded, or the first frame was not a valid `Hello`. */
+  MalformedFrame: 4400,
+  /** `Hello` named an unsupported protocol or version. */
+  UnsupportedVersion: 4426,
+  /** The handshake did not complete in time. */
+  HandshakeTimeout: 4408,
+  /** Heartbeats went unanswered: the link is considered dead. */
+  HeartbeatTimeout: 4410,
+  /** Internal relay error while handling this connection; others carry on. */
+  InternalError: 4500,
+} as const;
+export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
+
+/** Codes in `DocError` frames. */
+export const DocErrorCode = {
+  InvalidDocName: 1,
+  Internal: 2,
+} as const;
+export type DocErrorCode = (typeof DocErrorCode)[keyof typeof DocErrorCode];
+
+/** Contents of a `Hello` frame. */
+export interface HelloInfo {
+  protocol: typeof PROTOCOL_NAME;
+  version: number;
+  /** Who is speaking: `client` (front end), `relay`, or `peer` (relay→relay, gossip issue). */
+  role: 'client' | 'relay' | 'peer';
+  /** Stable id of the relay (relay hellos) or session (client hellos). */
+  id?: string;
+}
+
+/** One (docName, y-websocket message) pair inside a `Docs` frame. */
+export interface DocMessage {
+  docName: string;
+  message: Uint8Array;
+}
+
+/** A decoded frame from the multiplexed socket. */
+export type Frame =
+  | { type: typeof FrameType.Hello; hello: HelloInfo }
+  | { type: typeof FrameType.Docs; messages: DocMessage[] }
+  | { type: typeof FrameType.Ack; docName: string; seq: number; stateVector: Uint8Array }
+  | { type: typeof FrameType.Leave; docName: string }
+  | { type: typeof FrameType.DocError; docName: string; code: DocErrorCode; reason: string }
+  | { type: typeof FrameType.Heartbeat; nonce: number; reply: boolean };
+
+/** Thrown by decoders on malformed input; maps to `CloseCode.MalformedFrame`. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+}
+
+const utf8 = new TextEncoder();
+
+/** Is `name` acceptable as a doc name (non-empty, bounded, no control characters)? */
+export function isValidDocName(name: string): boolean {
+  if (name.length === 0) return false;
+  if (utf8.encode(name).length > MAX_DOC_NAME_BYTES) return false;
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
+  return !/[\u0000-\u001f\u007f]/.test(name);
+}
+
+export function encodeHello(hello: HelloInfo): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.Hello);
+  encoding.writeVarString(e, JSON.stringify(hello));
+  return encoding.toUint8Array(e);
+}
+
+/** Encodes a `Docs` frame; use `splitDocMessages` first to keep frames bounded. */
+export function encodeDocs(messages: readonly DocMessage[]): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.Docs);
+  encoding.writeVarUint(e, messages.length);
+  for (const m of messages) {
+    encoding.writeVarString(e, m.docName);
+    encoding.writeVarUint8Array(e, m.message);
+  }
+  return encoding.toUint8Array(e);
+}
+
+export function encodeDoc(docName: string, message: Uint8Array): Uint8Array {
+  return encodeDocs([{ docName, message }]);
+}
+
+export function encodeAck(docName: string, seq: number, stateVector: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.Ack);
+  encoding.writeVarString(e, docName);
+  encoding.writeVarUint(e, seq);
+  encoding.writeVarUint8Array(e, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeLeave(docName: string): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.Leave);
+  encoding.writeVarString(e, docName);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeDocError(docName: string, code: DocErrorCode, reason: string): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.DocError);
+  encoding.writeVarString(e, docName);
+  encoding.writeVarUint(e, code);
+  encoding.writeVarString(e, reason);
+  return encoding.toUint8Array(e);
+}
+
+export function encodeHeartbeat(nonce: number, reply: boolean): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.Heartbeat);
+  encoding.writeVarUint(e, nonce);
+  encoding.writeVarUint(e, reply ? 1 : 0);
+  return encoding.toUint8Array(e);
+}
+
+/**
+ * Groups doc messages into batches of at most `targetBytes` each (a single
+ * message larger than that travels alone), preserving order.
+ */
+export function splitDocMessages(
+  messages: readonly DocMessage[],
+  targetBytes: number = TARGET_BATCH_BYTES,
+): DocMessage[][] {
+  const batches: DocMessage[][] = [];
+  let current: DocMessage[] = [];
+  let size = 0;
+  for (const m of messages) {
+    const cost = m.message.length + m.docName.length + 8;
+    if (current.length > 0 && size + cost > targetBytes) {
+      batches.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(m);
+    size += cost;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+function readDocName(d: decoding.Decoder): string {
+  const name = decoding.readVarString(d);
+  if (!isValidDocName(name)) throw new ProtocolError('invalid doc name');
+  return name;
+}
+
+/**
+ * Decodes one multiplexed frame. Throws `ProtocolError` on anything malformed:
+ * unknown type, truncated varints, trailing bytes, invalid doc names, bad JSON.
+ * Counts are checked against the bytes left, so no input allocates more than
+ * its own size.
+ */
+export function decodeFrame(data: Uint8Array): Frame {
+  const d = decoding.createDecoder(data);
+  try {
+    const type = decoding.readVarUint(d);
+    let frame: Frame;
+    switch (type) {
+      case FrameType.Hello: {
+        const hello = parseHello(decoding.readVarString(d));
+        frame = { type, hello };
+        break;
+      }
+      case FrameType.Docs: {
+        const count = decoding.readVarUint(d);
+        // Each entry takes at least two bytes (two empty varints).
+        if (count === 0 || count * 2 > data.length - d.pos) {
+          throw new ProtocolError('bad message count');
+        }
+        const messages: DocMessage[] = [];
+        for (let i = 0; i < count; i++) {
+          const docName = readDocName(d);
+          const message = decoding.readVarUint8Array(d);
+          if (message.length === 0) throw new ProtocolError('empty doc message');
+          messages.push({ docName, message });
+        }
+        frame = { type, messages };
+        break;
+      }
+      case FrameType.Ack: {
+        const docName = readDocName(d);
+        const seq = decoding.readVarUint(d);
+        const stateVector = decoding.readVarUint8Array(d);
+        frame = { type, docName, seq, stateVector };
+        break;
+      }
+      case FrameType.Leave:
+        frame = { type, docName: readDocName(d) };
+        break;
+      case FrameType.DocError: {
+        const docName = decoding.readVarString(d);
+        const code = decoding.readVarUint(d) as DocErrorCode;
+        const reason = decoding.readVarString(d);
+        frame = { type, docName, code, reason };
+        break;
+      }
+      case FrameType.Heartbeat: {
+        const nonce = decoding.readVarUint(d);
+        const reply = decoding.readVarUint(d) === 1;
+        frame = { type, nonce, reply };
+        break;
+      }
+      default:
+        throw new ProtocolError(`unknown frame type ${type}`);
+    }
+    if (decoding.hasContent(d)) throw new ProtocolError('trailing bytes after frame');
+    return frame;
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(`malformed frame: ${(err as Error).message}`);
+  }
+}
+
+function parseHello(json: string): HelloInfo {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ProtocolError('hello is not JSON');
+  }
+  if (typeof value !== 'object' || value === null)
+    throw new ProtocolError('hello is not an object');
+  const v = value as Record<string, unknown>;
+  if (v.protocol !== PROTOCOL_NAME) throw new ProtocolError('hello names another protocol');
+  if (typeof v.version !== 'number' || !Number.isInteger(v.version)) {
+    throw new ProtocolError('hello has no version');
+  }
+  if (v.role !== 'client' && v.role !== 'relay' && v.role !== 'peer') {
+    throw new ProtocolError('hello has no valid role');
+  }
+  const hello: HelloInfo = { protocol: PROTOCOL_NAME, version: v.version, role: v.role };
+  if (typeof v.id === 'string') hello.id = v.id;
+  return hello;
+}
+
+// ---- y-websocket message helpers (payloads of Docs entries and of /ws/ frames) ----
+
+/** `Sync` message carrying sync step 1 (our state vector). */
+export function encodeSyncStep1(stateVector: Uint8Array): Uint8Array {
+  return encodeSyncMessage(SyncStep.Step1, stateVector);
+}
+
+/** `Sync` message carrying sync step 2 (an update answering a step 1). */
+export function encodeSyncStep2(update: Uint8Array): Uint8Array {
+  return encodeSyncMessage(SyncStep.Step2, update);
+}
+
+/** `Sync` message carrying a live update. */
+export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
+  return encodeSyncMessage(SyncStep.Update, update);
+}
+
+function encodeSyncMessage(step: SyncStep, payload: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, YMessageType.Sync);
+  encoding.writeVarUint(e, step);
+  encoding.writeVarUint8Array(e, payload);
+  return encoding.toUint8Array(e);
+}
+
+/** `Awareness` message wrapping an encoded awareness update. */
+export function encodeAwarenessMessage(awarenessUpdate: Uint8Array): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, YMessageType.Awareness);
+  encoding.writeVarUint8Array(e, awarenessUpdate);
+  return encoding.toUint8Array(e);
+}
+
+/** A decoded y-websocket message. */
+export type YMessage =
+  | { type: typeof YMessageType.Sync; step: SyncStep; payload: Uint8Array }
+  | { type: typeof YMessageType.Awareness; update: Uint8Array }
+  | { type: typeof YMessageType.Auth; payload: Uint8Array }
+  | { type: typeof YMessageType.QueryAwareness };
+
+/** Decodes a y-websocket message; throws `ProtocolError` when malformed. */
+export function decodeYMessage(message: Uint8Array): YMessage {
+  const d = decoding.createDecoder(message);
+  try {
+    const type = decoding.readVarUint(d);
+    switch (type) {
+      case YMessageType.Sync: {
+        const step = decoding.readVarUint(d);
+        if (step !== SyncStep.Step1 && step !== SyncStep.Step2 && step !== SyncStep.Update) {
+          throw new ProtocolError(`unknown sync step ${step}`);
+        }
+        return { type, step, payload: decoding.readVarUint8Array(d) };
+      }
+      case YMessageType.Awareness:
+        return { type, update: decoding.readVarUint8Array(d) };
+      case YMessageType.Auth:
+        return { type, payload: decoding.readTailAsUint8Array(d) };
+      case YMessageType.QueryAwareness:
+        return { type };
+      default:
+        throw new ProtocolError(`unknown y-websocket message type ${type}`);
+    }
+  } catch (err) {
+    if (err instanceof ProtocolError) throw err;
+    throw new ProtocolError(`malformed y-websocket message: ${(err as Error).message}`);
+  }
+}
