@@ -113,3 +113,19 @@ export interface DocSource {
   getMeta(key: string): Promise<Uint8Array | undefined>;
   setMeta(key: string, value: Uint8Array | undefined): Promise<void>;
 }
+
+/** The relay core's view of one accepted connection (a WebSocket, or an in-memory pipe in tests). */
+export interface RelayConnection {
+  /** Sends one binary frame to the peer. */
+  send(frame: Uint8Array): void;
+  /** Closes the connection with a `CloseCode`. */
+  close(code: number, reason: string): void;
+  /** Bytes queued toward the peer (backpressure signal). */
+  readonly bufferedAmount: number;
+}
+
+/** What the relay core returns for an accepted connection: feed it frames, tell it when the socket closed. */
+export interface ConnectionHandler {
+  receive(frame: Uint8Array): void;
+  closed(): void;
+}
