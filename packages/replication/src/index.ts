@@ -3,5 +3,12 @@
  * ports, the front end (`Replica`) and the content-agnostic relay core.
  */
 
+export { type BackoffOptions, backoffDelay } from './backoff.ts';
 export type * from './ports.ts';
 export * from './protocol.ts';
+export { Replica, type ReplicaOptions } from './Replica.ts';
+export * from './relay/index.ts';
+export { IndexedDbStorage } from './storage/IndexedDbStorage.ts';
+export { MemoryStorage } from './storage/MemoryStorage.ts';
+export { BroadcastChannelLink } from './transport/BroadcastChannelLink.ts';
+export { WebSocketTransport } from './transport/WebSocketTransport.ts';

@@ -1,0 +1,79 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { storageContract } from '@lattice/replication/testing';
+import { ClassicLevel } from 'classic-level';
+import { afterAll, describe, expect, it } from 'vitest';
+import { LevelStorage } from './LevelStorage.ts';
+
+const dirs: string[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lattice-level-'));
+  dirs.push(dir);
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+storageContract('LevelStorage', async () => LevelStorage.open(await tempDir()));
+
+describe('LevelStorage', () => {
+  it('keeps updates, cursors and meta across reopen', async () => {
+    const dir = await tempDir();
+    const first = await LevelStorage.open(dir);
+    await first.append('w1/n1', [Uint8Array.of(1), Uint8Array.of(2)]);
+    await first.setMeta('relay-id', Uint8Array.of(7));
+    await first.close();
+    const second = await LevelStorage.open(dir);
+    expect(await second.load('w1/n1')).toEqual({
+      updates: [Uint8Array.of(1), Uint8Array.of(2)],
+      cursor: 2,
+    });
+    // Sequence numbers continue after the stored ones.
+    await second.append('w1/n1', [Uint8Array.of(3)]);
+    expect((await second.load('w1/n1')).cursor).toBe(3);
+    expect(await second.getMeta('relay-id')).toEqual(Uint8Array.of(7));
+    await second.close();
+  });
+
+  it('keeps doc names that share a prefix apart, including "!"', async () => {
+    const storage = await LevelStorage.open(await tempDir());
+    await storage.append('a', [Uint8Array.of(1)]);
+    await storage.append('a!b', [Uint8Array.of(2)]);
+    await storage.append('a/ü', [Uint8Array.of(3)]);
+    expect((await storage.load('a')).updates).toEqual([Uint8Array.of(1)]);
+    expect(await storage.list('a')).toEqual(['a', 'a!b', 'a/ü']);
+    await storage.delete('a');
+    expect(await storage.list('')).toEqual(['a!b', 'a/ü']);
+    await storage.close();
+  });
+
+  it('refuses a directory whose LevelDB files are corrupt', async () => {
+    const dir = await tempDir();
+    const storage = await LevelStorage.open(dir);
+    await storage.append('d', [Uint8Array.of(1)]);
+    await storage.close();
+    await writeFile(join(dir, 'CURRENT'), 'garbage-without-newline');
+    await expect(LevelStorage.open(dir)).rejects.toThrow(
+      /cannot open relay store at .*Corruption/i,
+    );
+  });
+
+  it('refuses a LevelDB database that is not a relay store', async () => {
+    const dir = await tempDir();
+    const other = new ClassicLevel<string, string>(dir);
+    await other.put('someone', 'else');
+    await other.close();
+    await expect(LevelStorage.open(dir)).rejects.toThrow(/not a Lattice relay store/);
+  });
+
+  it('refuses a path that is a file', async () => {
+    const dir = await tempDir();
+    const file = join(dir, 'file');
+    await writeFile(file, 'x');
+    await expect(LevelStorage.open(file)).rejects.toThrow(/cannot open relay store/);
+  });
+});

@@ -1,0 +1,318 @@
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  CloseCode,
+  encodeDoc,
+  encodeHeartbeat,
+  encodeSyncStep1,
+  FrameType,
+} from '@lattice/replication';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { WebsocketProvider } from 'y-websocket';
+import * as Y from 'yjs';
+import { type RelayOptions, type RunningRelay, startRelay } from './index.ts';
+import { MuxWsClient } from './testing/index.ts';
+
+const dirs: string[] = [];
+const cleanups: (() => Promise<void> | void)[] = [];
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'lattice-relay-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function start(options: Partial<RelayOptions> = {}): Promise<RunningRelay> {
+  const relay = await startRelay({
+    host: '127.0.0.1',
+    port: 0,
+    dataDir: options.dataDir ?? (await tempDir()),
+    webDir: options.webDir ?? join(await tempDir(), 'missing'),
+    commitWindowMs: 2,
+    ...options,
+  });
+  cleanups.push(() => relay.close());
+  return relay;
+}
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+afterAll(async () => {
+  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+});
+
+interface HttpResult {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        }),
+      );
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Attempts a WebSocket upgrade and resolves with the HTTP status that refused it. */
+function refusedUpgrade(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.on('open', () => reject(new Error(`upgrade to ${url} was accepted`)));
+    ws.on('error', () => {});
+    ws.on('unexpected-response', (_req, res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+        ws.terminate();
+      });
+    });
+  });
+}
+
+async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function provider(relay: RunningRelay, docName: string, doc: Y.Doc): WebsocketProvider {
+  const p = new WebsocketProvider(`${relay.url.replace(/^http/, 'ws')}/ws`, docName, doc, {
+    // Without this, two providers in one process would sync over BroadcastChannel
+    // and the test would pass without the relay.
+    disableBc: true,
+    WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
+  });
+  cleanups.push(() => p.destroy());
+  return p;
+}
+
+function muxClient(relay: RunningRelay): MuxWsClient {
+  const client = new MuxWsClient(relay.url);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+describe('relay HTTP', () => {
+  it('reports health', async () => {
+    const relay = await start();
+    const res = await httpGet(`${relay.url}/healthz`);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toMatch(/^application\/json/);
+    const body = JSON.parse(res.body);
+    expect(body).toEqual({
+      ok: true,
+      relayId: relay.core.relayId,
+      uptimeS: expect.any(Number),
+      rooms: 0,
+      connections: 0,
+    });
+  });
+
+  it('answers plain HTTP on WebSocket endpoints with 426', async () => {
+    const relay = await start();
+    for (const path of ['/ws/w1/n1', '/sync']) {
+      const res = await httpGet(`${relay.url}${path}`);
+      expect(res.status).toBe(426);
+      expect(res.body).toMatch(/WebSocket/);
+    }
+  });
+
+  it('refuses upgrades on unknown paths with 404 and invalid doc names with 400', async () => {
+    const relay = await start();
+    const ws = relay.url.replace(/^http/, 'ws');
+    expect((await refusedUpgrade(`${ws}/nope`)).status).toBe(404);
+    expect((await refusedUpgrade(`${ws}/ws/w1%2F%2Fn1`)).status).toBe(400);
+    const badEncoding = await refusedUpgrade(`${ws}/ws/%E0%A4%A`);
+    expect(badEncoding.status).toBe(400);
+    expect(badEncoding.body).toMatch(/invalid doc name/);
+    // The relay still serves after refusing.
+    expect((await httpGet(`${relay.url}/healthz`)).status).toBe(200);
+  });
+
+  it('says the web app is not built when the web dir is missing', async () => {
+    const relay = await start();
+    const res = await httpGet(`${relay.url}/`);
+    expect(res.status).toBe(503);
+    expect(res.body).toMatch(/web app not built: run pnpm build/);
+    // A half-written build (no index.html yet) is not served either.
+    const partial = await tempDir();
+    await writeFile(join(partial, 'sw.js'), '');
+    const other = await start({ webDir: partial });
+    expect((await httpGet(`${other.url}/sw.js`)).status).toBe(503);
+  });
+
+  it('serves the web app with content types, caching and SPA fallback, never outside it', async () => {
+    const root = await tempDir();
+    const webDir = join(root, 'dist');
+    await mkdir(join(webDir, 'assets'), { recursive: true });
+    await writeFile(join(webDir, 'index.html'), '<!doctype html><title>Lattice</title>');
+    await writeFile(join(webDir, 'sw.js'), 'self.addEventListener("fetch", () => {});');
+    await writeFile(join(webDir, 'assets', 'index-AbC123xy.js'), 'console.log(1);');
+    await writeFile(join(webDir, 'manifest.webmanifest'), '{}');
+    await writeFile(join(root, 'secret.txt'), 'do not serve');
+    const relay = await start({ webDir });
+
+    const index = await httpGet(`${relay.url}/`);
+    expect(index.status).toBe(200);
+    expect(index.headers['content-type']).toBe('text/html; charset=utf-8');
+    expect(index.headers['cache-control']).toBe('no-cache');
+    expect(index.body).toContain('<title>Lattice</title>');
+
+    const sw = await httpGet(`${relay.url}/sw.js`);
+    expect(sw.headers['content-type']).toBe('text/javascript; charset=utf-8');
+    expect(sw.headers['cache-control']).toBe('no-cache');
+
+    const asset = await httpGet(`${relay.url}/assets/index-AbC123xy.js`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers['cache-control']).toBe('public, max-age=31536000, immutable');
+
+    const manifest = await httpGet(`${relay.url}/manifest.webmanifest`);
+    expect(manifest.headers['content-type']).toMatch(/^application\/manifest\+json/);
+
+    const route = await httpGet(`${relay.url}/w/abc/def`);
+    expect(route.status).toBe(200);
+    expect(route.body).toContain('<title>Lattice</title>');
+
+    expect((await httpGet(`${relay.url}/missing.png`)).status).toBe(404);
+    for (const path of ['/..%2fsecret.txt', '/%2e%2e/secret.txt', '/assets/..%2f..%2fsecret.txt']) {
+      const res = await httpGet(`${relay.url}${path}`);
+      expect(res.body).not.toContain('do not serve');
+      expect(res.status).toBe(404);
+    }
+  });
+});
+
+describe('relay WebSocket sync', () => {
+  it('lets stock y-websocket providers and a multiplexed client collaborate in one room', async () => {
+    const relay = await start();
+    const docA = new Y.Doc();
+    const docB = new Y.Doc();
+    const a = provider(relay, 'w1/n1', docA);
+    const b = provider(relay, 'w1/n1', docB);
+    const mux = muxClient(relay);
+    await mux.hello();
+    const docM = mux.sync('w1/n1');
+
+    docA.getText('body').insert(0, 'from A. ');
+    await until(() => docB.getText('body').toString() === 'from A. ');
+    docB.getText('body').insert(8, 'from B. ');
+    docM.getText('body').insert(0, '[mux] ');
+    const expected = '[mux] from A. from B. ';
+    await until(() => [docA, docB, docM].every((d) => d.getText('body').toString() === expected));
+
+    // Awareness flows between stock providers and reaches the multiplexed client too.
+    a.awareness.setLocalStateField('user', { name: 'Ada' });
+    await until(() => b.awareness.getStates().get(docA.clientID)?.user?.name === 'Ada');
+    const awarenessToMux = () =>
+      mux.frames.some(
+        (f) =>
+          f.type === FrameType.Docs &&
+          f.messages.some((m) => m.docName === 'w1/n1' && m.message[0] === 1),
+      );
+    await until(awarenessToMux);
+
+    // Durable acks reach the multiplexed client only.
+    await mux.waitFor(() => mux.frames.find((f) => f.type === FrameType.Ack));
+    expect(relay.core.stats()).toEqual({ rooms: 1, connections: 3 });
+
+    // A provider that leaves takes its awareness state with it.
+    a.destroy();
+    await until(() => !b.awareness.getStates().has(docA.clientID));
+  });
+
+  it('serves everything again after a restart on the same data dir', async () => {
+    const dataDir = await tempDir();
+    const first = await start({ dataDir });
+    const relayId = first.core.relayId;
+    const docA = new Y.Doc();
+    const a = provider(first, 'w1/n1', docA);
+    await until(() => a.synced);
+    docA.getText('body').insert(0, 'survives restart');
+    const mux = muxClient(first);
+    await mux.hello();
+    const index = mux.sync('w1');
+    index.getMap('notes').set('n1', 'title');
+    await mux.waitFor(() => mux.frames.find((f) => f.type === FrameType.Ack && f.seq >= 2));
+    await until(() => first.core.stats().rooms === 2);
+    a.destroy();
+    await first.close();
+
+    const second = await start({ dataDir });
+    expect(second.core.relayId).toBe(relayId);
+    const docB = new Y.Doc();
+    const b = provider(second, 'w1/n1', docB);
+    await until(() => b.synced && docB.getText('body').toString() === 'survives restart');
+    const again = muxClient(second);
+    await again.hello();
+    const index2 = again.sync('w1');
+    await until(() => index2.getMap('notes').get('n1') === 'title');
+  });
+
+  it('closes a socket whose first frame is malformed with 4400; others keep working', async () => {
+    const relay = await start();
+    const good = muxClient(relay);
+    await good.hello();
+    const bad = muxClient(relay);
+    await bad.sendRaw(new Uint8Array([0x7f, 0x01, 0x02]));
+    const closed = await bad.closed;
+    expect(closed.code).toBe(CloseCode.MalformedFrame);
+    expect(closed.reason).toMatch(/frame/);
+
+    const wrongFirst = muxClient(relay);
+    await wrongFirst.sendRaw(encodeDoc('w1', encodeSyncStep1(new Uint8Array([0]))));
+    expect((await wrongFirst.closed).code).toBe(CloseCode.MalformedFrame);
+
+    await good.sendRaw(encodeHeartbeat(9, false));
+    await good.waitFor(() =>
+      good.frames.find((f) => f.type === FrameType.Heartbeat && f.nonce === 9 && f.reply),
+    );
+    const doc = good.sync('w1/n1');
+    doc.getText('body').insert(0, 'ok');
+    await good.waitFor(() => good.frames.find((f) => f.type === FrameType.Ack));
+  });
+
+  it('closes sockets with GoingAway when the relay shuts down', async () => {
+    const relay = await startRelay({
+      port: 0,
+      dataDir: await tempDir(),
+      webDir: await tempDir(),
+    });
+    const client = new MuxWsClient(relay.url);
+    await client.hello();
+    await relay.close();
+    expect((await client.closed).code).toBe(CloseCode.GoingAway);
+    await expect(httpGet(`${relay.url}/healthz`)).rejects.toThrow();
+  });
+
+  it('drops a socket that stops answering WebSocket pings', async () => {
+    const relay = await start({ pingIntervalMs: 30 });
+    const silent = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/ws/w1`, { autoPong: false });
+    const closed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
+    const answering = muxClient(relay);
+    await answering.hello();
+    await closed;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(answering.ws.readyState).toBe(WebSocket.OPEN);
+    await until(() => relay.core.stats().connections === 1);
+  });
+});

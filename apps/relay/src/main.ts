@@ -1,0 +1,83 @@
+/**
+ * `lattice-relay` CLI (`pnpm relay -- [options]`): prints one line,
+ * `listening on http://HOST:PORT`, to stdout once ready; logs go to stderr as
+ * JSON lines. SIGINT/SIGTERM close gracefully (exit 0).
+ */
+import type { RelayLog } from '@lattice/replication';
+import { CliError, parseCli, USAGE } from './cli.ts';
+import { startRelay } from './index.ts';
+
+/** Events worth a line even when not verbose: something went wrong or needs attention. */
+const NOTABLE = /failed|error|timeout|unused/;
+
+function jsonLogger(verbose: boolean): RelayLog {
+  return (event, fields) => {
+    if (!verbose && !NOTABLE.test(event)) return;
+    process.stderr.write(
+      `${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`,
+    );
+  };
+}
+
+async function main(): Promise<number> {
+  let command: ReturnType<typeof parseCli>;
+  try {
+    command = parseCli(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd());
+  } catch (err) {
+    if (!(err instanceof CliError)) throw err;
+    process.stderr.write(`lattice-relay: ${err.message}\nRun with --help for usage.\n`);
+    return 2;
+  }
+  if (command.kind === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  const log = jsonLogger(command.verbose);
+  let relay: Awaited<ReturnType<typeof startRelay>>;
+  try {
+    relay = await startRelay({
+      host: command.host,
+      port: command.port,
+      dataDir: command.dataDir,
+      webDir: command.webDir,
+      peers: command.peers,
+      log,
+    });
+  } catch (err) {
+    process.stderr.write(`lattice-relay: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+  process.stdout.write(`listening on ${relay.url}\n`);
+
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) {
+        // A second signal means "now": skip the graceful path.
+        process.stderr.write(`lattice-relay: ${signal} again, exiting without flushing\n`);
+        process.exit(1);
+      }
+      stopping = true;
+      log('relay.stopping', { signal });
+      relay.close().then(
+        () => resolve(0),
+        (err: unknown) => {
+          process.stderr.write(`lattice-relay: shutdown failed: ${String(err)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+}
+
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    process.stderr.write(
+      `lattice-relay: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
+    process.exit(1);
+  },
+);

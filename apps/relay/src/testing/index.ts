@@ -1,0 +1,3 @@
+/** Test harnesses for the relay app. */
+
+export { MuxWsClient, type SocketClose } from './MuxWsClient.ts';

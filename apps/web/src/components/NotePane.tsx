@@ -1,0 +1,133 @@
+import type { NoteStore } from '@lattice/notes';
+import { lazy, Suspense, useEffect, useRef } from 'react';
+import { useNoteHandle } from '../hooks/useNoteHandle.ts';
+import { useNoteSummary } from '../hooks/useNotes.ts';
+import { useNow } from '../hooks/useNow.ts';
+import { relativeTime } from '../lib/relativeTime.ts';
+import { awarenessUser, type Identity } from '../workspace/identity.ts';
+import { workspacePath } from '../workspace/routes.ts';
+import { CopyLinkButton } from './CopyLinkButton.tsx';
+import type { MarkdownEditorApi } from './MarkdownEditor.tsx';
+import { Presence } from './Presence.tsx';
+import { TitleInput } from './TitleInput.tsx';
+import { TrashBanner } from './TrashBanner.tsx';
+
+// CodeMirror and the Markdown grammars are most of the app's code: load them
+// after the list has painted (the service worker precaches them for offline use).
+const MarkdownEditor = lazy(() =>
+  import('./MarkdownEditor.tsx').then((module) => ({ default: module.MarkdownEditor })),
+);
+
+interface Props {
+  store: NoteStore;
+  noteId: string;
+  identity: Identity;
+  /** Nothing left to exchange with the relay: a note still missing is really gone. */
+  synced: boolean;
+  autoFocusTitle: boolean;
+  onBack(): void;
+  onPurge(id: string): void;
+}
+
+/** The open note: title, body editor, who else is here, and its trash state. */
+export function NotePane({
+  store,
+  noteId,
+  identity,
+  synced,
+  autoFocusTitle,
+  onBack,
+  onPurge,
+}: Props) {
+  const summary = useNoteSummary(store, noteId);
+  const { handle, error } = useNoteHandle(store, summary ? noteId : null);
+  const editorRef = useRef<MarkdownEditorApi>(null);
+  const now = useNow();
+
+  const title = summary?.title.trim() || 'Untitled';
+  useEffect(() => {
+    document.title = `${title} — Lattice`;
+    return () => {
+      document.title = 'Lattice';
+    };
+  }, [title]);
+
+  useEffect(() => {
+    handle?.awareness.setLocalStateField('user', awarenessUser(identity));
+  }, [handle, identity]);
+
+  const backButton = (
+    <button type="button" className="icon-button back" aria-label="Back to notes" onClick={onBack}>
+      <svg viewBox="0 0 20 20" aria-hidden="true">
+        <path d="M12.5 4.5 7 10l5.5 5.5" />
+      </svg>
+    </button>
+  );
+
+  if (!summary) {
+    return (
+      <article className="note-pane">
+        <header className="note-header">{backButton}</header>
+        <div className="note-message">
+          {synced ? (
+            <p>This note is not in this workspace. It may have been deleted forever.</p>
+          ) : (
+            <p>This note has not arrived on this device yet. It will open as soon as it syncs.</p>
+          )}
+        </div>
+      </article>
+    );
+  }
+
+  const trashed = summary.trashedAt !== null;
+  return (
+    <article className="note-pane" aria-label={summary.title || 'Untitled'}>
+      <header className="note-header">
+        {backButton}
+        {handle ? (
+          <TitleInput
+            key={handle.id}
+            store={store}
+            noteId={noteId}
+            title={handle.title}
+            autoFocus={autoFocusTitle}
+            onEnter={() => editorRef.current?.focus()}
+          />
+        ) : (
+          <div className="note-title" aria-hidden="true" />
+        )}
+        <div className="note-actions">
+          {handle ? <Presence awareness={handle.awareness} /> : null}
+          <CopyLinkButton path={workspacePath(store.workspaceId, noteId)} />
+          {trashed ? null : (
+            <button
+              type="button"
+              className="button subtle"
+              data-testid="trash-note"
+              onClick={() => store.trash(noteId)}
+            >
+              Move to trash
+            </button>
+          )}
+        </div>
+      </header>
+      {trashed ? (
+        <TrashBanner onRestore={() => store.restore(noteId)} onPurge={() => onPurge(noteId)} />
+      ) : null}
+      {error ? (
+        <div className="note-message" role="alert">
+          <p>This note could not be opened: {error}</p>
+        </div>
+      ) : handle ? (
+        <Suspense fallback={<div className="editor" />}>
+          <MarkdownEditor ref={editorRef} body={handle.body} awareness={handle.awareness} />
+        </Suspense>
+      ) : (
+        <div className="note-message">
+          <p>Opening…</p>
+        </div>
+      )}
+      <footer className="note-meta">Edited {relativeTime(summary.updatedAt, now)}</footer>
+    </article>
+  );
+}

@@ -1,0 +1,21 @@
+interface Props {
+  onRestore(): void;
+  onPurge(): void;
+}
+
+/** Shown on a trashed note: it can still be read and edited, and restored or deleted for good. */
+export function TrashBanner({ onRestore, onPurge }: Props) {
+  return (
+    <div className="trash-banner" role="status">
+      <span>This note is in the trash.</span>
+      <div className="trash-banner-actions">
+        <button type="button" className="button" data-testid="restore-note" onClick={onRestore}>
+          Restore
+        </button>
+        <button type="button" className="button danger" data-testid="purge-note" onClick={onPurge}>
+          Delete forever
+        </button>
+      </div>
+    </div>
+  );
+}

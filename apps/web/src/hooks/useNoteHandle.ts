@@ -1,0 +1,39 @@
+import type { NoteHandle, NoteStore } from '@lattice/notes';
+import { useEffect, useState } from 'react';
+
+/** The open note's live handle, released when the note closes; `null` while loading or when `id` is null. */
+export function useNoteHandle(
+  store: NoteStore,
+  id: string | null,
+): { handle: NoteHandle | null; error: string | null } {
+  const [state, setState] = useState<{ handle: NoteHandle | null; error: string | null }>({
+    handle: null,
+    error: null,
+  });
+  useEffect(() => {
+    setState({ handle: null, error: null });
+    if (id === null) return;
+    let active = true;
+    let opened: NoteHandle | null = null;
+    store.openNote(id).then(
+      (handle) => {
+        if (!active) {
+          handle.release();
+          return;
+        }
+        opened = handle;
+        setState({ handle, error: null });
+      },
+      (error: unknown) => {
+        if (active) {
+          setState({ handle: null, error: error instanceof Error ? error.message : String(error) });
+        }
+      },
+    );
+    return () => {
+      active = false;
+      opened?.release();
+    };
+  }, [store, id]);
+  return state;
+}

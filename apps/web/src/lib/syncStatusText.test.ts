@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { syncStatusText } from './syncStatusText.ts';
+
+describe('syncStatusText', () => {
+  it('names each state the way the badge shows it', () => {
+    expect(syncStatusText({ state: 'offline', pendingLocal: true }, 1).label).toBe(
+      'Offline — changes saved on this device',
+    );
+    expect(syncStatusText({ state: 'connecting', pendingLocal: false }, 1).label).toBe(
+      'Connecting…',
+    );
+    expect(syncStatusText({ state: 'syncing', pendingLocal: false }, 1).label).toBe('Syncing…');
+    expect(syncStatusText({ state: 'synced', pendingLocal: false }, 1).label).toBe(
+      'All changes synced',
+    );
+  });
+
+  it('never claims everything is synced while local changes are pending', () => {
+    expect(syncStatusText({ state: 'syncing', pendingLocal: true }, 1).label).toBe(
+      'Saving to relay…',
+    );
+    expect(syncStatusText({ state: 'synced', pendingLocal: true }, 1).label).toBe(
+      'Saving to relay…',
+    );
+  });
+
+  it('explains a workspace with no relay', () => {
+    expect(syncStatusText({ state: 'offline', pendingLocal: false }, 0).detail).toMatch(
+      /this device only/,
+    );
+  });
+});

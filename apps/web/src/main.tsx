@@ -1,0 +1,62 @@
+import { registerSW } from 'virtual:pwa-register';
+import { newId } from '@lattice/notes';
+import { StrictMode } from 'react';
+import { createRoot } from 'react-dom/client';
+import { App } from './App.tsx';
+import { notifyLocalStorage } from './hooks/useLocalStorageKey.ts';
+import './styles.css';
+import { loadIdentity } from './workspace/identity.ts';
+import { relayUrls } from './workspace/relays.ts';
+import { WorkspaceController } from './workspace/WorkspaceController.ts';
+import { WorkspaceSession } from './workspace/WorkspaceSession.ts';
+import { rememberWorkspace, WORKSPACES_KEY } from './workspace/workspaces.ts';
+
+let relays: string[];
+let warning: string | null = null;
+try {
+  relays = relayUrls(window.location);
+} catch (error) {
+  // A bad dev override must not cost the person their notes: work locally and say why.
+  relays = [];
+  warning = `${error instanceof Error ? error.message : String(error)} — working on this device only.`;
+}
+
+// Make sure a name and colour exist before anything renders or joins awareness.
+loadIdentity(window.localStorage);
+
+const controller = new WorkspaceController<WorkspaceSession>({
+  open: (workspaceId) => WorkspaceSession.open(workspaceId, { relays }),
+  create: () => {
+    const workspaceId = newId();
+    // Recorded before seeding, so a workspace made here is never orphaned in IndexedDB.
+    rememberWorkspace(window.localStorage, { id: workspaceId, createdHere: true }, Date.now());
+    notifyLocalStorage(WORKSPACES_KEY);
+    return WorkspaceSession.create({ relays, workspaceId });
+  },
+});
+
+// Test hook for the Playwright suite: the open workspace's replica and store.
+controller.subscribe(() => {
+  const { state } = controller;
+  window.__lattice =
+    state.phase === 'ready'
+      ? {
+          replica: state.session.replica,
+          store: state.session.store,
+          workspaceId: state.session.workspaceId,
+        }
+      : undefined;
+});
+
+registerSW({ immediate: true });
+
+// Notes live only in IndexedDB until a relay has them; ask the browser not to evict it under storage pressure.
+navigator.storage?.persist?.().catch(() => undefined);
+
+const root = document.getElementById('root');
+if (!root) throw new Error('index.html has no #root element');
+createRoot(root).render(
+  <StrictMode>
+    <App controller={controller} warning={warning} />
+  </StrictMode>,
+);

@@ -1,0 +1,75 @@
+import { IndexedDbStorage } from '@lattice/replication';
+import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
+import { describe, expect, it } from 'vitest';
+import { WorkspaceSession } from './WorkspaceSession.ts';
+import { WELCOME_TITLE } from './welcome.ts';
+
+/** Sessions on one fake browser: every session sees the same IndexedDB, nothing touches the network. */
+function device() {
+  const factory = new IDBFactory();
+  return {
+    relays: [] as string[],
+    broadcast: false,
+    openStorage: (id: string) => IndexedDbStorage.open(`lattice:${id}`, factory, IDBKeyRange),
+  };
+}
+
+describe('WorkspaceSession', () => {
+  it('creates a workspace with exactly one welcome note, without any network', async () => {
+    const options = device();
+    const { session, noteId } = await WorkspaceSession.create(options);
+    try {
+      expect(session.workspaceId).toMatch(/^[A-Za-z0-9_-]{22}$/);
+      const notes = session.store.list();
+      expect(notes.map((note) => note.id)).toEqual([noteId]);
+      expect(notes[0]?.title).toBe(WELCOME_TITLE);
+      expect(notes[0]?.snippet).toMatch(/^Lattice keeps your notes/);
+      expect(session.replica.status.state).toBe('offline');
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('keeps the workspace on the device: reopening shows the same notes and seeds nothing', async () => {
+    const options = device();
+    const { session, noteId } = await WorkspaceSession.create(options);
+    const workspaceId = session.workspaceId;
+    await session.store.create({ title: 'Second', body: 'more' });
+    await session.close();
+    await session.close();
+
+    const reopened = await WorkspaceSession.open(workspaceId, options);
+    try {
+      const titles = reopened.store.list().map((note) => note.title);
+      expect(titles.sort()).toEqual(['Second', WELCOME_TITLE].sort());
+      expect(reopened.store.get(noteId)?.title).toBe(WELCOME_TITLE);
+    } finally {
+      await reopened.close();
+    }
+  });
+
+  it('opens a workspace from a link empty: it never seeds content of its own', async () => {
+    const options = device();
+    const session = await WorkspaceSession.open('SomeoneElsesWorkspace1', options);
+    try {
+      expect(session.store.list()).toEqual([]);
+      expect(session.store.list({ trashed: true })).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  });
+
+  it('keeps workspaces apart on one device', async () => {
+    const options = device();
+    const first = await WorkspaceSession.create(options);
+    const second = await WorkspaceSession.create(options);
+    try {
+      expect(first.session.workspaceId).not.toBe(second.session.workspaceId);
+      await first.session.store.create({ title: 'Only in first' });
+      expect(second.session.store.list().map((note) => note.title)).toEqual([WELCOME_TITLE]);
+    } finally {
+      await first.session.close();
+      await second.session.close();
+    }
+  });
+});

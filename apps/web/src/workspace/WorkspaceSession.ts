@@ -1,0 +1,110 @@
+import { NoteStore, newId } from '@lattice/notes';
+import {
+  IndexedDbStorage,
+  Replica,
+  type ReplicaOptions,
+  type StorageAdapter,
+} from '@lattice/replication';
+import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
+
+/** How a session reaches storage and the network; defaults suit the browser. */
+export interface WorkspaceSessionOptions {
+  /** Relay endpoints (`ws(s)://host/sync`); empty = this device only. */
+  relays: string[];
+  /** Opens the workspace's storage; default `IndexedDbStorage.open('lattice:' + workspaceId)`. */
+  openStorage?: (workspaceId: string) => Promise<StorageAdapter>;
+  /** Share a BroadcastChannel with other tabs of the same workspace (default true). */
+  broadcast?: boolean;
+  /** Extra Replica options (tests: transport factory, timings). */
+  replica?: Partial<Omit<ReplicaOptions, 'storage' | 'relays' | 'broadcastChannel'>>;
+  now?: () => number;
+}
+
+/**
+ * One open workspace: its storage, its Replica (one socket, one IndexedDB
+ * database) and its NoteStore. Each workspace a person holds is replicated and
+ * cached on its own; switching closes one session and opens another.
+ */
+export class WorkspaceSession {
+  readonly workspaceId: string;
+  readonly replica: Replica;
+  readonly store: NoteStore;
+  readonly relays: readonly string[];
+  readonly #storage: StorageAdapter;
+  #closing: Promise<void> | null = null;
+
+  private constructor(
+    workspaceId: string,
+    storage: StorageAdapter,
+    replica: Replica,
+    store: NoteStore,
+    relays: readonly string[],
+  ) {
+    this.workspaceId = workspaceId;
+    this.#storage = storage;
+    this.replica = replica;
+    this.store = store;
+    this.relays = relays;
+  }
+
+  /** Opens an existing workspace (own, or from a link). Never writes content: the relay or its creator has it. */
+  static async open(
+    workspaceId: string,
+    options: WorkspaceSessionOptions,
+  ): Promise<WorkspaceSession> {
+    const openStorage =
+      options.openStorage ?? ((id: string) => IndexedDbStorage.open(`lattice:${id}`));
+    const storage = await openStorage(workspaceId);
+    let replica: Replica | undefined;
+    try {
+      replica = new Replica({
+        ...options.replica,
+        storage,
+        relays: options.relays,
+        ...(options.broadcast === false ? {} : { broadcastChannel: `lattice:${workspaceId}` }),
+      });
+      const store = await NoteStore.open({
+        workspaceId,
+        source: replica,
+        ...(options.now ? { now: options.now } : {}),
+      });
+      return new WorkspaceSession(workspaceId, storage, replica, store, options.relays);
+    } catch (error) {
+      await replica?.destroy().catch(() => undefined);
+      await storage.close().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /**
+   * Creates a new workspace on this device, with a fresh id nobody else holds,
+   * and writes its welcome note. This is the only place content is seeded, so
+   * two replicas never seed the same workspace.
+   */
+  static async create(
+    options: WorkspaceSessionOptions & {
+      /** A fresh id nobody else holds (default `newId()`); callers pass one to record it before seeding. */
+      workspaceId?: string;
+    },
+  ): Promise<{ session: WorkspaceSession; noteId: string }> {
+    const session = await WorkspaceSession.open(options.workspaceId ?? newId(), options);
+    try {
+      const noteId = await session.store.create({ title: WELCOME_TITLE, body: WELCOME_BODY });
+      return { session, noteId };
+    } catch (error) {
+      await session.close();
+      throw error;
+    }
+  }
+
+  /** Stops syncing and releases the socket and database; safe to call twice. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.store.close();
+      await this.replica.destroy();
+      // The Replica may or may not close the storage it was given; closing twice is harmless here.
+      await this.#storage.close().catch(() => undefined);
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,115 @@
+import { type BrowserContext, expect, type Page } from '@playwright/test';
+
+/** Opens the app served by a relay in a fresh page and waits until it runs offline-capable. */
+export async function openApp(context: BrowserContext, url: string): Promise<Page> {
+  const page = await context.newPage();
+  page.on('pageerror', (err) => console.log(`[pageerror] ${err.message}`));
+  await page.goto(url);
+  await page.waitForFunction(() => Boolean((window as LatticeWindow).__lattice?.store));
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+  });
+  return page;
+}
+
+interface LatticeWindow extends Window {
+  __lattice?: {
+    workspaceId: string;
+    store: {
+      list(o?: { trashed?: boolean }): { id: string; title: string; trashedAt: number | null }[];
+      openNote(id: string): Promise<{ body: { toString(): string }; release(): void }>;
+    };
+    replica: { whenSynced(): Promise<void>; status: { state: string; pendingLocal: boolean } };
+  };
+}
+
+export function workspaceIdOf(page: Page): string {
+  const m = /\/w\/([^/?#]+)/.exec(page.url());
+  if (!m?.[1]) throw new Error(`no workspace in ${page.url()}`);
+  return m[1];
+}
+
+export function syncBadge(page: Page) {
+  return page.getByTestId('sync-status');
+}
+
+/** Waits until the badge says everything is synced (connected, nothing pending). */
+export async function expectSynced(page: Page, timeout = 20_000): Promise<void> {
+  await expect(syncBadge(page)).toHaveAttribute('data-state', 'synced', { timeout });
+  await expect(syncBadge(page)).toHaveAttribute('data-pending', 'false', { timeout });
+}
+
+/** Creates a note through the UI, types its title and body, returns its id. */
+export async function createNote(page: Page, title: string, body: string): Promise<string> {
+  const before = await noteIds(page);
+  await page.getByTestId('new-note').click();
+  let id = '';
+  await expect
+    .poll(async () => {
+      const now = await noteIds(page);
+      id = now.find((n) => !before.includes(n)) ?? '';
+      return id;
+    })
+    .not.toBe('');
+  await expect(page.getByTestId('note-title')).toBeVisible();
+  await page.getByTestId('note-title').fill(title);
+  await typeInEditor(page, body);
+  return id;
+}
+
+export async function typeInEditor(page: Page, text: string, delay = 0): Promise<void> {
+  const editor = page.locator('[data-testid=editor] .cm-content');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.type(text, { delay });
+}
+
+export async function openNoteByTitle(page: Page, title: string): Promise<void> {
+  await page.getByTestId('note-item').filter({ hasText: title }).first().click();
+  await expect(page.getByTestId('note-title')).toHaveValue(title);
+}
+
+export async function editorText(page: Page): Promise<string> {
+  return page.locator('[data-testid=editor] .cm-content').innerText();
+}
+
+export async function noteIds(page: Page, trashed = false): Promise<string[]> {
+  return page.evaluate(
+    (t) => (window as LatticeWindow).__lattice!.store.list({ trashed: t }).map((n) => n.id),
+    trashed,
+  );
+}
+
+export async function noteTitles(page: Page, trashed = false): Promise<string[]> {
+  return page.evaluate(
+    (t) => (window as LatticeWindow).__lattice!.store.list({ trashed: t }).map((n) => n.title),
+    trashed,
+  );
+}
+
+/** The body text of a note, read from the replica (opens the note doc briefly). */
+export async function bodyOf(page: Page, id: string): Promise<string> {
+  return page.evaluate(async (noteId) => {
+    const handle = await (window as LatticeWindow).__lattice!.store.openNote(noteId);
+    try {
+      return handle.body.toString();
+    } finally {
+      handle.release();
+    }
+  }, id);
+}
+
+/** Counts whole-word occurrences of each token in `text`. */
+export function countTokens(text: string, tokens: readonly string[]): Map<string, number> {
+  const words = text.split(/[^A-Za-z0-9_-]+/);
+  const counts = new Map<string, number>(tokens.map((t) => [t, 0]));
+  for (const w of words) if (counts.has(w)) counts.set(w, (counts.get(w) ?? 0) + 1);
+  return counts;
+}
+
+export function expectEachOnce(text: string, tokens: readonly string[]): void {
+  const counts = countTokens(text, tokens);
+  const lost = tokens.filter((t) => counts.get(t) === 0);
+  const duplicated = tokens.filter((t) => (counts.get(t) ?? 0) > 1);
+  expect({ lost, duplicated }).toEqual({ lost: [], duplicated: [] });
+}

@@ -1,0 +1,16 @@
+import { test as base } from '@playwright/test';
+import { RelayProcess } from './RelayProcess.ts';
+
+/** `relay`: a real relay process per test, on a free loopback port and a temp data dir. */
+export const test = base.extend<{ relay: RelayProcess }>({
+  relay: async ({}, use) => {
+    const relay = await RelayProcess.start();
+    try {
+      await use(relay);
+    } finally {
+      await relay.dispose();
+    }
+  },
+});
+
+export { expect } from '@playwright/test';

@@ -1,0 +1,720 @@
+import type { DocHandle, DocSource } from '@lattice/replication';
+import { toBase64 } from 'lib0/buffer';
+import { simpleDiffString } from 'lib0/diff';
+import type { Awareness } from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { assertIdSegment, newId, noteDocName } from './ids.ts';
+import { BODY_TEXT, EntryKey, NOTES_MAP, readEntry } from './indexEntry.ts';
+import { SearchIndex } from './SearchIndex.ts';
+import { snippet, snippetAround, tokenize } from './text.ts';
+
+/** One note as the list shows it. */
+export interface NoteSummary {
+  id: string;
+  title: string;
+  /** First ~120 characters of the body text, whitespace collapsed. */
+  snippet: string;
+  createdAt: number;
+  updatedAt: number;
+  trashedAt: number | null;
+}
+
+/** A search result; its snippet shows where the query matched. */
+export interface SearchHit extends NoteSummary {
+  score: number;
+}
+
+/** An open note. Call `release` when the UI stops showing it. */
+export interface NoteHandle {
+  readonly id: string;
+  readonly docName: string;
+  readonly doc: Y.Doc;
+  readonly body: Y.Text;
+  /** The title, which lives in the index doc. */
+  readonly title: Y.Text;
+  readonly awareness: Awareness;
+  release(): void;
+}
+
+/** Options of `NoteStore.open`. */
+export interface NoteStoreOptions {
+  workspaceId: string;
+  source: DocSource;
+  /** Clock for timestamps (ms). Default `Date.now`. */
+  now?: () => number;
+}
+
+/** Meta key of the persisted search index. */
+export const SEARCH_META_KEY = 'search-index';
+/** Local edits write a note's `updatedAt` at most this often; the list shows it at once. */
+export const TOUCH_INTERVAL_MS = 1000;
+/** Quiet time before changed notes are re-indexed. */
+const INDEX_DEBOUNCE_MS = 150;
+/** Quiet time before the search index is persisted. */
+const PERSIST_DEBOUNCE_MS = 500;
+const DEFAULT_SEARCH_LIMIT = 50;
+
+type Timer = ReturnType<typeof setTimeout>;
+
+interface OpenNote {
+  handle: DocHandle;
+  refs: number;
+  /** Snippet of the live body, recomputed lazily after changes. */
+  snippet: string | null;
+  onUpdate: (update: Uint8Array, origin: unknown, doc: Y.Doc, tr: Y.Transaction) => void;
+}
+
+const byRecency = (a: NoteSummary, b: NoteSummary): number =>
+  b.updatedAt - a.updatedAt ||
+  b.createdAt - a.createdAt ||
+  (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+
+/**
+ * The notes of one workspace: an index doc (titles, timestamps, trash) plus a
+ * note doc per note, loaded only when opened and synced in the background.
+ * Keeps an in-memory list and an incremental, persisted search index.
+ */
+export class NoteStore {
+  readonly workspaceId: string;
+  readonly indexDoc: Y.Doc;
+  #source: DocSource;
+  #now: () => number;
+  #indexHandle: DocHandle;
+  #notes: Y.Map<unknown>;
+  #prefix: string;
+  #closed = false;
+  #unsubscribeSource: () => void;
+
+  // The list: summaries cached per note, sorted lists rebuilt after any change.
+  #summaries = new Map<string, NoteSummary>();
+  #sorted: { active: NoteSummary[]; trashed: NoteSummary[] } | null = null;
+  #listeners = new Set<() => void>();
+  #notifyQueued = false;
+
+  #tracked = new Set<string>();
+  #open = new Map<string, OpenNote>();
+  #opening = new Map<string, Promise<OpenNote>>();
+  #forgetting = new Map<string, Promise<void>>();
+
+  // Throttled `updatedAt` writes: the newest unwritten local edit time per note,
+  // and the notes written less than TOUCH_INTERVAL_MS ago.
+  #pendingTouch = new Map<string, number>();
+  #touchCooldown = new Map<string, Timer>();
+
+  // Search: notes whose body must be re-read (value bumps on every change so a
+  // change during a read is not lost), notes whose read failed, the run in flight.
+  #search: SearchIndex;
+  #dirty = new Map<string, number>();
+  #dirtyGeneration = 0;
+  #failed = new Set<string>();
+  #indexTimer: Timer | null = null;
+  #indexing: Promise<void> | null = null;
+  #persistTimer: Timer | null = null;
+  #persisted: { version: number; pending: string } | null;
+
+  /**
+   * Opens the workspace's index doc and starts syncing every note doc in the
+   * background. Creates nothing: an empty workspace stays empty until `create`.
+   */
+  static async open(options: NoteStoreOptions): Promise<NoteStore> {
+    const { workspaceId, source, now = Date.now } = options;
+    assertIdSegment('workspaceId', workspaceId);
+    let persisted: { index: SearchIndex; pending: string[] } | null = null;
+    try {
+      const bytes = await source.getMeta(SEARCH_META_KEY);
+      if (bytes !== undefined) persisted = SearchIndex.decode(bytes, workspaceId);
+    } catch {
+      // The search index is a cache: when unreadable, it is rebuilt from the notes.
+      persisted = null;
+    }
+    const handle = await source.open(workspaceId);
+    try {
+      await handle.whenLoaded;
+    } catch (error) {
+      handle.release();
+      throw error;
+    }
+    return new NoteStore(workspaceId, source, now, handle, persisted);
+  }
+
+  private constructor(
+    workspaceId: string,
+    source: DocSource,
+    now: () => number,
+    indexHandle: DocHandle,
+    persisted: { index: SearchIndex; pending: string[] } | null,
+  ) {
+    this.workspaceId = workspaceId;
+    this.#source = source;
+    this.#now = now;
+    this.#indexHandle = indexHandle;
+    this.indexDoc = indexHandle.doc;
+    this.#notes = this.indexDoc.getMap(NOTES_MAP);
+    this.#prefix = `${workspaceId}/`;
+    this.#search = persisted?.index ?? new SearchIndex();
+    this.#persisted =
+      persisted === null
+        ? null
+        : { version: this.#search.version, pending: persisted.pending.join() };
+
+    const pending = new Set(persisted?.pending);
+    for (const id of this.#search.ids()) {
+      if (!this.#notes.has(id)) this.#search.remove(id);
+    }
+    for (const [id, value] of this.#notes) {
+      const entry = readEntry(value);
+      if (!this.#track(id) || entry === undefined) continue;
+      this.#search.setTitle(id, entry.title?.toString() ?? '');
+      // Start-up re-reads only notes that changed since the index was persisted
+      // (or whose change had not been indexed yet), never every note.
+      const body = this.#search.body(id);
+      if (body === undefined || body.updatedAt !== entry.updatedAt || pending.has(id)) {
+        this.#markDirty(id);
+      }
+    }
+    this.#notes.observeDeep(this.#onIndexChange);
+    this.#unsubscribeSource = source.onDocChanged(this.#onDocChanged);
+  }
+
+  /**
+   * Notes sorted by `updatedAt`, newest first; the trash with `{ trashed: true }`.
+   * The array is frozen and stays the same object until something changes.
+   */
+  list(options: { trashed?: boolean } = {}): NoteSummary[] {
+    const sorted = this.#sortedLists();
+    return options.trashed === true ? sorted.trashed : sorted.active;
+  }
+
+  /** One note's summary (trashed or not). */
+  get(id: string): NoteSummary | undefined {
+    return this.#summary(id);
+  }
+
+  /**
+   * Creates a note and returns its id. The body goes into the note doc before
+   * the index entry announces the note.
+   */
+  async create(init: { title?: string; body?: string } = {}): Promise<string> {
+    this.#assertOpen();
+    const title = init.title ?? '';
+    const body = init.body ?? '';
+    if (typeof title !== 'string') throw new TypeError('NoteStore.create: title must be a string');
+    if (typeof body !== 'string') throw new TypeError('NoteStore.create: body must be a string');
+    const id = newId();
+    if (body.length > 0) {
+      const handle = await this.#source.open(noteDocName(this.workspaceId, id));
+      try {
+        await handle.whenLoaded;
+        handle.doc.getText(BODY_TEXT).insert(0, body);
+      } finally {
+        handle.release();
+      }
+      this.#assertOpen();
+    }
+    const at = this.#now();
+    this.indexDoc.transact(() => {
+      const entry = new Y.Map<unknown>();
+      this.#notes.set(id, entry);
+      entry.set(EntryKey.title, new Y.Text(title));
+      entry.set(EntryKey.createdAt, at);
+      entry.set(EntryKey.updatedAt, at);
+      entry.set(EntryKey.trashedAt, null);
+    }, this);
+    // Shows the snippet at once; the version is unknown ('') until the queued re-read.
+    if (body.length > 0) {
+      this.#search.setBody(id, { text: body, key: '', updatedAt: at });
+      this.#summaries.delete(id);
+    }
+    return id;
+  }
+
+  /** Sets a note's title with a minimal text edit, so that a concurrent rename merges into it. */
+  rename(id: string, title: string): void {
+    if (typeof title !== 'string') throw new TypeError('NoteStore.rename: title must be a string');
+    const { map, title: text } = this.#requireEntry(id, 'rename');
+    if (text === null) throw new Error(`NoteStore.rename: note ${id} has no title text`);
+    const diff = simpleDiffString(text.toString(), title);
+    if (diff.remove === 0 && diff.insert.length === 0) return;
+    this.#pendingTouch.delete(id);
+    this.indexDoc.transact(() => {
+      if (diff.remove > 0) text.delete(diff.index, diff.remove);
+      if (diff.insert.length > 0) text.insert(diff.index, diff.insert);
+      map.set(EntryKey.updatedAt, this.#now());
+    }, this);
+  }
+
+  /** Opens a note's doc (shared by every handle of that note). */
+  async openNote(id: string): Promise<NoteHandle> {
+    const { title } = this.#requireEntry(id, 'openNote');
+    if (title === null) throw new Error(`NoteStore.openNote: note ${id} has no title text`);
+    const note = await this.#acquire(id);
+    const doc = note.handle.doc;
+    let released = false;
+    return {
+      id,
+      docName: note.handle.docName,
+      doc,
+      body: doc.getText(BODY_TEXT),
+      title,
+      awareness: note.handle.awareness,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#releaseNote(id, note);
+      },
+    };
+  }
+
+  /** Applies `change` to a note's body in one transaction. */
+  async edit(id: string, change: (body: Y.Text) => void): Promise<void> {
+    if (typeof change !== 'function') {
+      throw new TypeError('NoteStore.edit: change must be a function');
+    }
+    const handle = await this.openNote(id);
+    try {
+      handle.doc.transact(() => change(handle.body));
+    } finally {
+      handle.release();
+    }
+  }
+
+  /**
+   * Moves a note to the trash (no-op when already there). Its doc keeps
+   * syncing, so edits made concurrently elsewhere survive.
+   */
+  trash(id: string): void {
+    const { map, fields } = this.#requireEntry(id, 'trash');
+    if (fields.trashedAt !== null) return;
+    this.indexDoc.transact(() => map.set(EntryKey.trashedAt, this.#now()), this);
+  }
+
+  /** Takes a note out of the trash (no-op when not trashed). */
+  restore(id: string): void {
+    const { map, fields } = this.#requireEntry(id, 'restore');
+    if (fields.trashedAt === null) return;
+    this.indexDoc.transact(() => map.set(EntryKey.trashedAt, null), this);
+  }
+
+  /** Deletes a note for good: its index entry, its stored doc on this replica, its search entry. */
+  async purge(id: string): Promise<void> {
+    this.#requireEntry(id, 'purge');
+    this.indexDoc.transact(() => this.#notes.delete(id), this);
+    await this.#forgetting.get(id);
+  }
+
+  /** Notes matching every word of `query` (the last one as a prefix), best first. */
+  search(query: string, options: { trashed?: boolean; limit?: number } = {}): SearchHit[] {
+    if (typeof query !== 'string') throw new TypeError('NoteStore.search: query must be a string');
+    const trashed = options.trashed === true;
+    const limit = options.limit ?? DEFAULT_SEARCH_LIMIT;
+    if (!Number.isInteger(limit) || limit < 0) {
+      throw new RangeError(`NoteStore.search: limit must be a non-negative integer, got ${limit}`);
+    }
+    const terms = tokenize(query);
+    const hits: SearchHit[] = [];
+    for (const { id, score } of this.#search.search(query)) {
+      const summary = this.#summary(id);
+      if (summary === undefined || (summary.trashedAt !== null) !== trashed) continue;
+      const text = this.#openBodyText(id) ?? this.#search.body(id)?.text ?? '';
+      hits.push({ ...summary, snippet: snippetAround(text, terms), score });
+    }
+    hits.sort((a, b) => b.score - a.score || byRecency(a, b));
+    return hits.slice(0, limit);
+  }
+
+  /**
+   * Calls `listener` (batched, asynchronously) whenever the list, a title, a
+   * snippet or search results may have changed. Returns the unsubscribe function.
+   */
+  subscribe(listener: () => void): () => void {
+    const entry = () => listener();
+    this.#listeners.add(entry);
+    return () => {
+      this.#listeners.delete(entry);
+    };
+  }
+
+  /** Resolves once every change known so far is in the search index. */
+  async whenIndexed(): Promise<void> {
+    while (!this.#closed && (this.#dirty.size > 0 || this.#indexing !== null)) {
+      await this.#startIndexing();
+    }
+  }
+
+  /** Writes pending (throttled) `updatedAt` values to the index doc now. */
+  flush(): void {
+    for (const id of [...this.#pendingTouch.keys()]) this.#writeTouch(id);
+  }
+
+  /**
+   * Writes pending timestamps and the search index, stops syncing the notes and
+   * releases every doc. Handles still held become detached.
+   */
+  close(): void {
+    if (this.#closed) return;
+    this.flush();
+    this.#closed = true;
+    for (const timer of this.#touchCooldown.values()) clearTimeout(timer);
+    this.#touchCooldown.clear();
+    if (this.#indexTimer !== null) clearTimeout(this.#indexTimer);
+    this.#persist();
+    this.#notes.unobserveDeep(this.#onIndexChange);
+    this.#unsubscribeSource();
+    for (const [id, note] of this.#open) {
+      note.handle.doc.off('update', note.onUpdate);
+      note.handle.release();
+      this.#open.delete(id);
+    }
+    for (const id of this.#tracked) this.#source.untrack(noteDocName(this.workspaceId, id));
+    this.#tracked.clear();
+    this.#indexHandle.release();
+    this.#listeners.clear();
+  }
+
+  // ---- index doc ----
+
+  #onIndexChange = (events: Y.YEvent<Y.AbstractType<unknown>>[], tr: Y.Transaction): void => {
+    const changed = new Set<string>();
+    for (const event of events) {
+      if (event.target === this.#notes) {
+        for (const [id, change] of event.changes.keys) {
+          changed.add(id);
+          if (change.action === 'delete') this.#removed(id);
+          else if (change.action === 'add' && this.#track(id)) this.#markDirty(id);
+        }
+        continue;
+      }
+      const id = event.path[0];
+      if (typeof id !== 'string') continue;
+      changed.add(id);
+      // A title typed into `NoteHandle.title` is a local edit like a body edit.
+      if (event.target instanceof Y.Text && tr.local && tr.origin !== this) this.#touch(id);
+    }
+    for (const id of changed) {
+      this.#summaries.delete(id);
+      const entry = readEntry(this.#notes.get(id));
+      if (entry !== undefined && this.#search.setTitle(id, entry.title?.toString() ?? '')) {
+        this.#schedulePersist();
+      }
+    }
+    this.#changed();
+  };
+
+  #requireEntry(id: string, operation: string) {
+    this.#assertOpen();
+    if (typeof id !== 'string') throw new TypeError(`NoteStore.${operation}: id must be a string`);
+    const map = this.#notes.get(id);
+    const fields = readEntry(map);
+    if (!(map instanceof Y.Map) || fields === undefined) {
+      throw new Error(
+        `NoteStore.${operation}: no note ${JSON.stringify(id)} in workspace ${this.workspaceId}`,
+      );
+    }
+    return { map, fields, title: fields.title };
+  }
+
+  /** Starts background sync of a note's doc; false for a key that cannot name a doc. */
+  #track(id: string): boolean {
+    if (this.#tracked.has(id)) return true;
+    try {
+      this.#source.track(noteDocName(this.workspaceId, id));
+    } catch {
+      return false;
+    }
+    this.#tracked.add(id);
+    return true;
+  }
+
+  /** An entry left the index (purged here or elsewhere): drop all this replica holds of it. */
+  #removed(id: string): void {
+    this.#pendingTouch.delete(id);
+    const cooldown = this.#touchCooldown.get(id);
+    if (cooldown !== undefined) clearTimeout(cooldown);
+    this.#touchCooldown.delete(id);
+    this.#dirty.delete(id);
+    this.#failed.delete(id);
+    this.#summaries.delete(id);
+    if (this.#search.remove(id)) this.#schedulePersist();
+    const note = this.#open.get(id);
+    if (note !== undefined) {
+      note.handle.doc.off('update', note.onUpdate);
+      note.handle.release();
+      this.#open.delete(id);
+    }
+    if (!this.#tracked.delete(id)) return;
+    const forgetting = this.#source.forget(noteDocName(this.workspaceId, id));
+    this.#forgetting.set(id, forgetting);
+    forgetting
+      .finally(() => {
+        if (this.#forgetting.get(id) === forgetting) this.#forgetting.delete(id);
+      })
+      .catch(() => {
+        // Reported to `purge`'s caller through the same promise; a remote purge has no caller.
+      });
+  }
+
+  // ---- open notes and local edits ----
+
+  async #acquire(id: string): Promise<OpenNote> {
+    const open = this.#open.get(id);
+    if (open !== undefined) {
+      open.refs++;
+      return open;
+    }
+    let opening = this.#opening.get(id);
+    if (opening === undefined) {
+      opening = this.#load(id).finally(() => this.#opening.delete(id));
+      this.#opening.set(id, opening);
+    }
+    const note = await opening;
+    note.refs++;
+    return note;
+  }
+
+  async #load(id: string): Promise<OpenNote> {
+    const handle = await this.#source.open(noteDocName(this.workspaceId, id));
+    try {
+      await handle.whenLoaded;
+      if (this.#closed) throw new Error('NoteStore: closed while opening a note');
+      if (!this.#notes.has(id)) throw new Error(`NoteStore.openNote: note ${id} was purged`);
+    } catch (error) {
+      handle.release();
+      throw error;
+    }
+    const note: OpenNote = {
+      handle,
+      refs: 0,
+      snippet: null,
+      onUpdate: (_update, _origin, _doc, tr) => {
+        note.snippet = null;
+        this.#summaries.delete(id);
+        this.#markDirty(id);
+        if (tr.local) this.#touch(id);
+        this.#changed();
+      },
+    };
+    handle.doc.on('update', note.onUpdate);
+    this.#open.set(id, note);
+    return note;
+  }
+
+  #releaseNote(id: string, note: OpenNote): void {
+    note.refs--;
+    if (note.refs > 0 || this.#open.get(id) !== note) return;
+    note.handle.doc.off('update', note.onUpdate);
+    // The live doc holds everything known of the note: index it now, while it
+    // is in memory, so the list's snippet stays fresh without a re-read.
+    if (this.#dirty.has(id) && !this.#closed) {
+      if (this.#indexFromDoc(id, note.handle.doc)) this.#changed();
+      this.#dirty.delete(id);
+    }
+    this.#summaries.delete(id);
+    note.handle.release();
+    this.#open.delete(id);
+  }
+
+  #openBodyText(id: string): string | undefined {
+    return this.#open.get(id)?.handle.doc.getText(BODY_TEXT).toString();
+  }
+
+  /** Records a local edit: the list shows it at once, the index doc gets it throttled. */
+  #touch(id: string): void {
+    if (this.#closed || !this.#notes.has(id)) return;
+    this.#pendingTouch.set(id, this.#now());
+    this.#summaries.delete(id);
+    this.#changed();
+    if (this.#touchCooldown.has(id)) return;
+    this.#touchCooldown.set(
+      id,
+      setTimeout(() => this.#touchCooldownEnded(id), TOUCH_INTERVAL_MS),
+    );
+    // Deferred because this may run inside an index doc observer.
+    queueMicrotask(() => this.#writeTouch(id));
+  }
+
+  #touchCooldownEnded(id: string): void {
+    this.#touchCooldown.delete(id);
+    if (!this.#pendingTouch.has(id)) return;
+    this.#writeTouch(id);
+    this.#touchCooldown.set(
+      id,
+      setTimeout(() => this.#touchCooldownEnded(id), TOUCH_INTERVAL_MS),
+    );
+  }
+
+  #writeTouch(id: string): void {
+    const at = this.#pendingTouch.get(id);
+    if (at === undefined || this.#closed) return;
+    this.#pendingTouch.delete(id);
+    const map = this.#notes.get(id);
+    if (!(map instanceof Y.Map)) return;
+    this.indexDoc.transact(() => map.set(EntryKey.updatedAt, at), this);
+  }
+
+  // ---- list ----
+
+  #summary(id: string): NoteSummary | undefined {
+    const cached = this.#summaries.get(id);
+    if (cached !== undefined) return cached;
+    const entry = readEntry(this.#notes.get(id));
+    if (entry === undefined) return undefined;
+    const summary: NoteSummary = Object.freeze({
+      id,
+      title: entry.title?.toString() ?? '',
+      snippet: this.#snippet(id),
+      createdAt: entry.createdAt,
+      updatedAt: this.#pendingTouch.get(id) ?? entry.updatedAt,
+      trashedAt: entry.trashedAt,
+    });
+    this.#summaries.set(id, summary);
+    return summary;
+  }
+
+  #snippet(id: string): string {
+    const open = this.#open.get(id);
+    if (open === undefined) return snippet(this.#search.body(id)?.text ?? '');
+    open.snippet ??= snippet(open.handle.doc.getText(BODY_TEXT).toString());
+    return open.snippet;
+  }
+
+  #sortedLists(): { active: NoteSummary[]; trashed: NoteSummary[] } {
+    if (this.#sorted !== null) return this.#sorted;
+    const active: NoteSummary[] = [];
+    const trashed: NoteSummary[] = [];
+    for (const id of this.#notes.keys()) {
+      const summary = this.#summary(id);
+      if (summary === undefined) continue;
+      (summary.trashedAt === null ? active : trashed).push(summary);
+    }
+    this.#sorted = {
+      active: Object.freeze(active.sort(byRecency)) as NoteSummary[],
+      trashed: Object.freeze(trashed.sort(byRecency)) as NoteSummary[],
+    };
+    return this.#sorted;
+  }
+
+  #changed(): void {
+    this.#sorted = null;
+    if (this.#notifyQueued || this.#closed) return;
+    this.#notifyQueued = true;
+    queueMicrotask(() => {
+      this.#notifyQueued = false;
+      if (this.#closed) return;
+      for (const listener of [...this.#listeners]) listener();
+    });
+  }
+
+  // ---- search index ----
+
+  #onDocChanged = (docName: string): void => {
+    if (this.#closed || !docName.startsWith(this.#prefix)) return;
+    const id = docName.slice(this.#prefix.length);
+    // A note doc that arrives before its index entry is indexed once the entry arrives.
+    if (this.#notes.has(id)) this.#markDirty(id);
+  };
+
+  #markDirty(id: string): void {
+    this.#dirty.set(id, ++this.#dirtyGeneration);
+    if (this.#indexTimer !== null || this.#closed) return;
+    this.#indexTimer = setTimeout(() => {
+      this.#indexTimer = null;
+      this.#startIndexing().catch(() => {
+        // #index handles per-note failures itself; nothing else can reject.
+      });
+    }, INDEX_DEBOUNCE_MS);
+  }
+
+  #startIndexing(): Promise<void> {
+    if (this.#indexTimer !== null) {
+      clearTimeout(this.#indexTimer);
+      this.#indexTimer = null;
+    }
+    this.#indexing ??= this.#index().finally(() => {
+      this.#indexing = null;
+      this.#schedulePersist();
+    });
+    return this.#indexing;
+  }
+
+  async #index(): Promise<void> {
+    for (let next = this.#dirty.entries().next(); !next.done; next = this.#dirty.entries().next()) {
+      if (this.#closed) return;
+      const [id, generation] = next.value;
+      let indexed = false;
+      try {
+        indexed = await this.#indexBody(id);
+        this.#failed.delete(id);
+      } catch {
+        // Unreadable right now (storage error, corrupt update): keep the old
+        // entry and retry on the next change or start-up.
+        this.#failed.add(id);
+      }
+      if (this.#closed) return;
+      if (this.#dirty.get(id) === generation) this.#dirty.delete(id);
+      if (indexed) {
+        this.#summaries.delete(id);
+        this.#changed();
+      }
+    }
+  }
+
+  /** Reads one note's body (from its live doc if open, else from storage) into the index. */
+  async #indexBody(id: string): Promise<boolean> {
+    const open = this.#open.get(id);
+    if (open !== undefined) return this.#indexFromDoc(id, open.handle.doc);
+    const stored = await this.#source.readStored(noteDocName(this.workspaceId, id));
+    // A throwaway doc for this one note, dropped right after reading its text.
+    const doc = new Y.Doc();
+    try {
+      Y.applyUpdate(doc, stored);
+      return this.#indexFromDoc(id, doc);
+    } finally {
+      doc.destroy();
+    }
+  }
+
+  /** Indexes a note's body from `doc`; returns whether its text changed. */
+  #indexFromDoc(id: string, doc: Y.Doc): boolean {
+    const entry = readEntry(this.#notes.get(id));
+    if (this.#closed || entry === undefined) return false;
+    const text = doc.getText(BODY_TEXT).toString();
+    // Any insertion advances the state vector and a deletion alone shortens the
+    // text, so an unchanged key means unchanged text.
+    const key = `${toBase64(Y.encodeStateVector(doc))}:${text.length}`;
+    const updatedAt = this.#pendingTouch.get(id) ?? entry.updatedAt;
+    const changed = this.#search.setBody(id, { text, key, updatedAt });
+    this.#schedulePersist();
+    return changed;
+  }
+
+  #schedulePersist(): void {
+    if (this.#persistTimer !== null || this.#closed) return;
+    this.#persistTimer = setTimeout(() => {
+      this.#persistTimer = null;
+      this.#persist();
+    }, PERSIST_DEBOUNCE_MS);
+  }
+
+  #persist(): void {
+    if (this.#persistTimer !== null) {
+      clearTimeout(this.#persistTimer);
+      this.#persistTimer = null;
+    }
+    const pending = [...new Set([...this.#dirty.keys(), ...this.#failed])];
+    const state = { version: this.#search.version, pending: pending.join() };
+    const last = this.#persisted;
+    if (last !== null && last.version === state.version && last.pending === state.pending) return;
+    if (last === null && this.#search.ids().length === 0 && pending.length === 0) return;
+    this.#persisted = state;
+    this.#source
+      .setMeta(SEARCH_META_KEY, this.#search.encode(this.workspaceId, pending))
+      .catch(() => {
+        // Not persisted: the next start re-reads what it cannot trust.
+        if (this.#persisted === state) this.#persisted = null;
+      });
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error(`NoteStore: workspace ${this.workspaceId} is closed`);
+  }
+}

@@ -1,0 +1,89 @@
+import { describe, expect, it } from 'vitest';
+import { SearchIndex, TITLE_WEIGHT } from './SearchIndex.ts';
+
+function body(text: string, key = text, updatedAt = 1) {
+  return { text, key, updatedAt };
+}
+
+describe('SearchIndex', () => {
+  it('finds notes containing every term, the last as a prefix', () => {
+    const index = new SearchIndex();
+    index.setTitle('a', 'Shopping list');
+    index.setBody('a', body('apples and pears'));
+    index.setTitle('b', 'Ideas');
+    index.setBody('b', body('apple pie recipe'));
+    expect(index.search('apple').map((m) => m.id)).toEqual(['a', 'b']);
+    expect(index.search('appl').map((m) => m.id)).toEqual(['a', 'b']);
+    expect(index.search('apple pie').map((m) => m.id)).toEqual(['b']);
+    // Only the last term is a prefix.
+    expect(index.search('appl pie')).toEqual([]);
+    expect(index.search('shop').map((m) => m.id)).toEqual(['a']);
+    expect(index.search('zebra')).toEqual([]);
+    expect(index.search('  ')).toEqual([]);
+  });
+
+  it('ranks by hits with titles weighted', () => {
+    const index = new SearchIndex();
+    index.setTitle('title', 'Garden');
+    index.setBody('title', body('nothing here'));
+    index.setBody('body', body('garden garden'));
+    const matches = index.search('garden');
+    expect(matches).toEqual([
+      { id: 'title', score: TITLE_WEIGHT },
+      { id: 'body', score: 2 },
+    ]);
+    expect(index.search('garden', (id) => id !== 'title').map((m) => m.id)).toEqual(['body']);
+  });
+
+  it('updates a note incrementally and forgets removed words', () => {
+    const index = new SearchIndex();
+    index.setBody('n', body('old words'));
+    expect(index.setBody('n', body('new words'))).toBe(true);
+    expect(index.search('old')).toEqual([]);
+    expect(index.search('new').map((m) => m.id)).toEqual(['n']);
+    expect(index.search('words').map((m) => m.id)).toEqual(['n']);
+    index.setTitle('n', 'Title');
+    index.setTitle('n', 'Other');
+    expect(index.search('title')).toEqual([]);
+    expect(index.remove('n')).toBe(true);
+    expect(index.search('new')).toEqual([]);
+    expect(index.search('o')).toEqual([]);
+    expect(index.ids()).toEqual([]);
+  });
+
+  it('skips re-tokenizing an unchanged version and text', () => {
+    const index = new SearchIndex();
+    index.setBody('n', body('text', 'k1'));
+    const version = index.version;
+    expect(index.setBody('n', body('text', 'k1'))).toBe(false);
+    expect(index.version).toBe(version);
+    // Same text under a new key: recorded, but search results cannot change.
+    expect(index.setBody('n', body('text', 'k2', 5))).toBe(false);
+    expect(index.body('n')).toEqual(body('text', 'k2', 5));
+    expect(index.version).toBeGreaterThan(version);
+  });
+
+  it('round-trips through encode/decode', () => {
+    const index = new SearchIndex();
+    index.setTitle('a', 'Alpha');
+    index.setBody('a', body('first body', 'ka', 10));
+    index.setTitle('b', 'Beta');
+    const bytes = index.encode('w1', ['b', 'b']);
+    const { index: copy, pending } = SearchIndex.decode(bytes, 'w1');
+    expect(pending).toEqual(['b']);
+    expect(copy.ids().sort()).toEqual(['a', 'b']);
+    expect(copy.body('a')).toEqual(body('first body', 'ka', 10));
+    expect(copy.body('b')).toBeUndefined();
+    expect(copy.title('b')).toBe('Beta');
+    expect(copy.search('first').map((m) => m.id)).toEqual(['a']);
+  });
+
+  it('rejects a blob it cannot trust with a clear error', () => {
+    const bytes = new SearchIndex().encode('w1', []);
+    expect(() => SearchIndex.decode(bytes, 'w2')).toThrow(/unusable search index.*workspace/);
+    expect(() => SearchIndex.decode(bytes.slice(0, 2), 'w1')).toThrow(/unusable search index/);
+    expect(() => SearchIndex.decode(new Uint8Array([99]), 'w1')).toThrow(/format version 99/);
+    const trailing = new Uint8Array([...bytes, 0]);
+    expect(() => SearchIndex.decode(trailing, 'w1')).toThrow(/trailing bytes/);
+  });
+});

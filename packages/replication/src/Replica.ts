@@ -1,0 +1,944 @@
+import * as random from 'lib0/random';
+import {
+  Awareness,
+  applyAwarenessUpdate,
+  encodeAwarenessUpdate,
+  removeAwarenessStates,
+} from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import { type BackoffOptions, checkBackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
+import type {
+  DocHandle,
+  DocSource,
+  StorageAdapter,
+  SyncState,
+  SyncStatus,
+  TransportFactory,
+} from './ports.ts';
+import {
+  type DocErrorCode,
+  type DocMessage,
+  decodeFrame,
+  decodeYMessage,
+  encodeAwarenessMessage,
+  encodeDocs,
+  encodeLeave,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  FrameType,
+  isValidDocName,
+  ProtocolError,
+  SyncStep,
+  splitDocMessages,
+  YMessageType,
+} from './protocol.ts';
+import { type LinkState, RelayLink } from './RelayLink.ts';
+import { BroadcastChannelLink } from './transport/BroadcastChannelLink.ts';
+import { WebSocketTransport } from './transport/WebSocketTransport.ts';
+
+/** Transaction / awareness origins, so each handler knows where a change came from. */
+const RELAY = Symbol('lattice:relay');
+const TABS = Symbol('lattice:tabs');
+const LOAD = Symbol('lattice:load');
+
+/** A doc's stored log is re-encoded as one snapshot once it holds more updates than this. */
+const COMPACT_AFTER_UPDATES = 200;
+/** Meta key prefix of the durable "not yet acked by a relay" marker (docs/ARCHITECTURE.md). */
+const DIRTY_PREFIX = 'dirty:';
+const MARKER = new Uint8Array([1]);
+/** State vector of an empty doc: asks for everything. */
+const EMPTY_STATE_VECTOR = new Uint8Array([0]);
+
+export interface ReplicaOptions {
+  storage: StorageAdapter;
+  /** Multiplexed endpoint URLs, e.g. `['ws://127.0.0.1:8080/sync']`; empty = local only. First is preferred. */
+  relays: string[];
+  /** Makes the transport for each connection attempt; default `url => new WebSocketTransport(url)`. */
+  transportFactory?: TransportFactory;
+  /**
+   * Name of a BroadcastChannel shared by tabs of this workspace; omit to
+   * disable. Replicas on one channel must share one storage (one IndexedDB
+   * database): a tab stores its own changes and others only re-read them.
+   */
+  broadcastChannel?: string;
+  /** How often the relay is probed; default 2000. */
+  heartbeatIntervalMs?: number;
+  /** A link silent for this long is replaced; default 5000. */
+  heartbeatTimeoutMs?: number;
+  /** Reconnect backoff with full jitter; default 250 / 10000 ms. */
+  backoff?: BackoffOptions;
+  /** Jitter source (seeded in tests); default `Math.random`. */
+  random?: () => number;
+  /** Receives errors that have no caller to reject (storage failures, bad frames); default `console.warn`. */
+  onError?: (error: Error) => void;
+}
+
+interface LiveDoc {
+  doc: Y.Doc;
+  awareness: Awareness;
+  loaded: Promise<void>;
+  isLoaded: boolean;
+  /** Awareness clients learned from the relay, dropped when the link goes down. */
+  relayClients: Set<number>;
+  dispose(): void;
+}
+
+/** Everything the replica knows about one doc name. */
+interface DocEntry {
+  readonly name: string;
+  tracked: boolean;
+  refs: number;
+  live: LiveDoc | null;
+  /** Holds changes no relay acknowledged (mirrors the durable marker). */
+  dirty: boolean;
+  /** Whether the durable marker exists once every queued storage op has run. */
+  markerQueued: boolean;
+  /** Sequence number whose ack clears `dirty`, on the current connection. */
+  awaitSeq: number | null;
+  /** Update-bearing messages sent for this doc on connection `seqEpoch` (the relay counts per connection, across Leave). */
+  sentSeq: number;
+  seqEpoch: number;
+  /** Link epoch in which this doc was subscribed (0: none). */
+  subEpoch: number;
+  initialDone: boolean;
+  refused: string | null;
+  /** Storage ops of this doc run one after another, in order. */
+  queue: Promise<void>;
+  appendBuffer: Uint8Array[];
+  /** Local updates in `appendBuffer`, told to other tabs once stored. */
+  tabBuffer: Uint8Array[];
+  /** Cached state vector of the stored state (background docs). */
+  stateVector: Uint8Array | null;
+  storedCount: number | null;
+  forgotten: boolean;
+}
+
+/**
+ * The front end of a workspace: keeps any number of docs synced with a relay
+ * over one multiplexed socket and with other tabs over a BroadcastChannel,
+ * stores them locally (open docs live as `Y.Doc`s, tracked docs only as
+ * stored updates) and reports what is still only on this device.
+ */
+export class Replica implements DocSource {
+  #storage: StorageAdapter;
+  #link: RelayLink | null = null;
+  #tabs: BroadcastChannelLink | null = null;
+  #onError: (error: Error) => void;
+  #entries = new Map<string, DocEntry>();
+  #dirtyDocs = new Set<string>();
+  #subscribed = new Set<string>();
+  #awaitingInitial = new Set<string>();
+  #changeListeners = new Set<(docName: string) => void>();
+  #statusListeners = new Set<(status: SyncStatus) => void>();
+  #syncedWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
+  #lastEmitted = '';
+  #notifyQueued = false;
+  #scanned = false;
+  #destroyed = false;
+  #removeOnlineListener: (() => void) | null = null;
+
+  constructor(options: ReplicaOptions) {
+    if (!options?.storage) throw new TypeError('Replica needs a storage adapter');
+    if (!Array.isArray(options.relays) || options.relays.some((u) => typeof u !== 'string')) {
+      throw new TypeError('relays must be an array of URLs');
+    }
+    const backoff = options.backoff ?? DEFAULT_BACKOFF;
+    checkBackoffOptions(backoff);
+    this.#storage = options.storage;
+    this.#onError = options.onError ?? ((error) => console.warn('[lattice replica]', error));
+
+    if (options.relays.length > 0) {
+      this.#link = new RelayLink({
+        urls: [...options.relays],
+        transportFactory: options.transportFactory ?? ((url) => new WebSocketTransport(url)),
+        clientId: random.uuidv4(),
+        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 2000,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 5000,
+        backoff,
+        random: options.random ?? Math.random,
+        onState: (state) => this.#onLinkState(state),
+        onReady: () => this.#onLinkReady(),
+        onDocs: (messages) => this.#onRelayDocs(messages),
+        onAck: (docName, seq) => this.#onAck(docName, seq),
+        onDocError: (docName, code, reason) => this.#onDocError(docName, code, reason),
+        onError: (error) => this.#onError(error),
+      });
+    }
+    if (options.broadcastChannel !== undefined) {
+      this.#tabs = new BroadcastChannelLink(options.broadcastChannel);
+      this.#tabs.onFrame = (frame) => this.#onTabFrame(frame);
+    }
+    const target = globalThis as { addEventListener?: EventTarget['addEventListener'] } & {
+      removeEventListener?: EventTarget['removeEventListener'];
+    };
+    if (this.#link && typeof target.addEventListener === 'function') {
+      const onOnline = () => this.reconnect();
+      target.addEventListener('online', onOnline);
+      this.#removeOnlineListener = () => target.removeEventListener?.('online', onOnline);
+    }
+    this.#scanDirty().catch((err) => this.#onError(asError(err)));
+    this.#link?.start();
+  }
+
+  // ---- DocSource ----
+
+  async open(docName: string): Promise<DocHandle> {
+    this.#checkAlive();
+    const entry = this.#entry(docName);
+    entry.refs++;
+    if (!entry.live) entry.live = this.#makeLive(entry);
+    const live = entry.live;
+    this.#sync(entry);
+    let released = false;
+    const handle: DocHandle = {
+      docName,
+      doc: live.doc,
+      awareness: live.awareness,
+      whenLoaded: live.loaded,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.#release(entry, live);
+      },
+    };
+    try {
+      await live.loaded;
+    } catch (err) {
+      handle.release();
+      throw err;
+    }
+    return handle;
+  }
+
+  track(docName: string): void {
+    this.#checkAlive();
+    const entry = this.#entry(docName);
+    entry.tracked = true;
+    this.#sync(entry);
+  }
+
+  untrack(docName: string): void {
+    const entry = this.#entries.get(docName);
+    if (!entry || this.#destroyed) return;
+    entry.tracked = false;
+    this.#sync(entry);
+  }
+
+  async forget(docName: string): Promise<void> {
+    this.#checkAlive();
+    checkDocName(docName);
+    const entry = this.#entry(docName);
+    entry.forgotten = true;
+    entry.tracked = false;
+    entry.refs = 0;
+    if (entry.live) {
+      this.#disposeLive(entry, entry.live);
+      entry.live = null;
+    }
+    this.#setClean(entry);
+    entry.markerQueued = false;
+    this.#sync(entry);
+    try {
+      await this.#run(entry, async () => {
+        await this.#storage.delete(docName);
+        await this.#storage.setMeta(DIRTY_PREFIX + docName, undefined);
+      });
+    } finally {
+      if (this.#entries.get(docName) === entry) this.#entries.delete(docName);
+      this.#notify();
+    }
+  }
+
+  async readStored(docName: string): Promise<Uint8Array> {
+    this.#checkAlive();
+    checkDocName(docName);
+    const entry = this.#entries.get(docName);
+    // Through the doc's queue, so changes already reported are included.
+    const stored = entry
+      ? await this.#run(entry, () => this.#storage.load(docName))
+      : await this.#storage.load(docName);
+    return Y.mergeUpdates(stored.updates);
+  }
+
+  onDocChanged(listener: (docName: string) => void): () => void {
+    this.#changeListeners.add(listener);
+    return () => this.#changeListeners.delete(listener);
+  }
+
+  getMeta(key: string): Promise<Uint8Array | undefined> {
+    return this.#storage.getMeta(key);
+  }
+
+  async setMeta(key: string, value: Uint8Array | undefined): Promise<void> {
+    if (typeof key === 'string' && key.startsWith(DIRTY_PREFIX)) {
+      throw new Error(`meta keys starting with "${DIRTY_PREFIX}" are reserved by the replica`);
+    }
+    await this.#storage.setMeta(key, value);
+  }
+
+  // ---- status ----
+
+  /** Status of the whole workspace. */
+  get status(): SyncStatus {
+    return { state: this.#workspaceState(), pendingLocal: this.#dirtyDocs.size > 0 };
+  }
+
+  /** Called when the workspace status or `progress` changed (coalesced per microtask). */
+  onStatus(listener: (status: SyncStatus) => void): () => void {
+    this.#statusListeners.add(listener);
+    return () => this.#statusListeners.delete(listener);
+  }
+
+  /** Status of one doc; a doc neither open, tracked nor pending reports `offline`. */
+  docStatus(docName: string): SyncStatus {
+    const entry = this.#entries.get(docName);
+    if (!entry || !needed(entry)) return { state: 'offline', pendingLocal: false };
+    const pendingLocal = entry.dirty;
+    const linkState = this.#link?.state ?? 'offline';
+    if (this.#destroyed || linkState === 'offline' || entry.refused !== null) {
+      return { state: 'offline', pendingLocal };
+    }
+    if (linkState === 'connecting') return { state: 'connecting', pendingLocal };
+    const synced =
+      entry.subEpoch === this.#link?.epoch && entry.initialDone && !entry.dirty && this.#scanned;
+    return { state: synced ? 'synced' : 'syncing', pendingLocal };
+  }
+
+  /** Initial exchange progress on the current connection: docs done / docs synced. */
+  get progress(): { synced: number; total: number } {
+    if (this.#link?.state === 'ready') {
+      const total = this.#subscribed.size;
+      return { synced: total - this.#awaitingInitial.size, total };
+    }
+    let total = 0;
+    for (const entry of this.#entries.values()) if (needed(entry)) total++;
+    return { synced: 0, total };
+  }
+
+  /** Resolves once connected, every doc's initial exchange is done and nothing is pending. */
+  whenSynced(): Promise<void> {
+    if (this.#destroyed) return Promise.reject(new Error('replica destroyed'));
+    if (this.#workspaceState() === 'synced') return Promise.resolve();
+    return new Promise((resolve, reject) => this.#syncedWaiters.push({ resolve, reject }));
+  }
+
+  /** Connect now, skipping the backoff wait (also done on the browser's `online` event). */
+  reconnect(): void {
+    if (!this.#destroyed) this.#link?.reconnect();
+  }
+
+  /** Stops syncing, writes out what is buffered, and releases every live doc. The storage stays open (the caller owns it). */
+  async destroy(): Promise<void> {
+    if (this.#destroyed) return;
+    for (const entry of this.#entries.values()) {
+      if (entry.live) {
+        this.#disposeLive(entry, entry.live);
+        entry.live = null;
+      }
+    }
+    this.#destroyed = true;
+    this.#removeOnlineListener?.();
+    this.#link?.stop();
+    this.#tabs?.close();
+    const waiters = this.#syncedWaiters;
+    this.#syncedWaiters = [];
+    for (const w of waiters) w.reject(new Error('replica destroyed'));
+    await Promise.all([...this.#entries.values()].map((e) => e.queue));
+    this.#notify();
+  }
+
+  // ---- entries and storage ----
+
+  #entry(docName: string): DocEntry {
+    checkDocName(docName);
+    const existing = this.#entries.get(docName);
+    if (existing && !existing.forgotten) return existing;
+    const entry: DocEntry = {
+      name: docName,
+      tracked: false,
+      refs: 0,
+      live: null,
+      dirty: false,
+      markerQueued: false,
+      awaitSeq: null,
+      sentSeq: 0,
+      seqEpoch: 0,
+      subEpoch: 0,
+      initialDone: false,
+      refused: null,
+      // A doc being forgotten finishes that before anything new touches its storage.
+      queue: existing ? existing.queue : Promise.resolve(),
+      appendBuffer: [],
+      tabBuffer: [],
+      stateVector: null,
+      storedCount: null,
+      forgotten: false,
+    };
+    this.#entries.set(docName, entry);
+    // First op of every entry: an earlier session may have left unacked changes.
+    // Nothing is sent for the doc before this ran, so no ack can precede it.
+    this.#spawn(entry, async () => {
+      const marker = await this.#storage.getMeta(DIRTY_PREFIX + docName);
+      if (marker === undefined || entry.forgotten) return;
+      entry.markerQueued = true;
+      this.#setDirty(entry);
+      this.#sync(entry);
+    });
+    return entry;
+  }
+
+  /** Runs `op` after every storage op already queued for the doc. */
+  #run<T>(entry: DocEntry, op: () => Promise<T>): Promise<T> {
+    const result = entry.queue.then(op);
+    entry.queue = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  #spawn(entry: DocEntry, op: () => Promise<void>): void {
+    this.#run(entry, op).catch((err) => this.#onError(asError(err)));
+  }
+
+  async #scanDirty(): Promise<void> {
+    try {
+      const names = await this.#storage.list('');
+      const reads = names.filter(isValidDocName).map((name) => {
+        const entry = this.#entry(name);
+        return this.#run(entry, async () => {});
+      });
+      await Promise.all(reads);
+    } finally {
+      this.#scanned = true;
+      this.#notify();
+    }
+  }
+
+  #setDirty(entry: DocEntry): void {
+    if (entry.dirty) return;
+    entry.dirty = true;
+    this.#dirtyDocs.add(entry.name);
+    this.#notify();
+  }
+
+  #setClean(entry: DocEntry): void {
+    entry.awaitSeq = null;
+    if (!entry.dirty) return;
+    entry.dirty = false;
+    this.#dirtyDocs.delete(entry.name);
+    this.#notify();
+  }
+
+  /** Queues `update` for the doc's next storage append (coalescing bursts into one write). */
+  #bufferAppend(entry: DocEntry, update: Uint8Array, local: boolean): void {
+    entry.appendBuffer.push(update);
+    if (local) entry.tabBuffer.push(update);
+    if (entry.appendBuffer.length > 1) return;
+    this.#spawn(entry, async () => {
+      const updates = entry.appendBuffer;
+      const forTabs = entry.tabBuffer;
+      entry.appendBuffer = [];
+      entry.tabBuffer = [];
+      if (entry.forgotten) return;
+      await this.#storage.append(entry.name, updates);
+      this.#stored(entry, updates.length);
+      if (forTabs.length > 0 && this.#tabs) {
+        this.#tabs.post(
+          encodeDocs([{ docName: entry.name, message: encodeSyncUpdate(Y.mergeUpdates(forTabs)) }]),
+        );
+      }
+      await this.#maybeCompact(entry);
+    });
+  }
+
+  /** Bookkeeping after updates reached storage. */
+  #stored(entry: DocEntry, count: number): void {
+    entry.stateVector = null;
+    if (entry.storedCount !== null) entry.storedCount += count;
+    this.#emitChanged(entry.name);
+  }
+
+  /** Inside the doc's queue: re-encode a long log as one snapshot. */
+  async #maybeCompact(entry: DocEntry): Promise<void> {
+    if (entry.storedCount === null || entry.storedCount <= COMPACT_AFTER_UPDATES) return;
+    const { updates, cursor } = await this.#storage.load(entry.name);
+    await this.#storage.compact(entry.name, Y.mergeUpdates(updates), cursor);
+    entry.storedCount = 1;
+  }
+
+  /** The state vector to announce in SyncStep1. */
+  async #stateVector(entry: DocEntry): Promise<Uint8Array> {
+    const live = entry.live;
+    if (live) {
+      await live.loaded;
+      if (entry.live === live) return Y.encodeStateVector(live.doc);
+    }
+    return this.#run(entry, async () => {
+      if (entry.stateVector) return entry.stateVector;
+      await this.#loadMerged(entry);
+      return entry.stateVector ?? EMPTY_STATE_VECTOR;
+    });
+  }
+
+  /** Inside the doc's queue: the stored state as one update, refreshing the cached state vector. */
+  async #loadMerged(entry: DocEntry): Promise<Uint8Array> {
+    const { updates } = await this.#storage.load(entry.name);
+    const merged = Y.mergeUpdates(updates);
+    entry.storedCount = updates.length;
+    entry.stateVector = Y.encodeStateVectorFromUpdate(merged);
+    return merged;
+  }
+
+  /** What a peer with state vector `remote` lacks of this doc. */
+  async #diffFor(entry: DocEntry, remote: Uint8Array): Promise<Uint8Array> {
+    let stateVector = remote;
+    try {
+      Y.decodeStateVector(remote);
+    } catch {
+      this.#onError(new Error(`bad state vector for ${entry.name}; sending everything`));
+      stateVector = EMPTY_STATE_VECTOR;
+    }
+    const live = entry.live;
+    if (live) {
+      await live.loaded;
+      if (entry.live === live) return Y.encodeStateAsUpdate(live.doc, stateVector);
+    }
+    return this.#run(entry, async () => Y.diffUpdate(await this.#loadMerged(entry), stateVector));
+  }
+
+  /** Applies a remote update: into the live doc, or straight to storage for a background doc. */
+  async #applyRemote(entry: DocEntry, update: Uint8Array): Promise<void> {
+    const live = entry.live;
+    if (live) {
+      try {
+        Y.applyUpdate(live.doc, update, RELAY);
+      } catch (err) {
+        this.#onError(new Error(`bad update for ${entry.name}: ${asError(err).message}`));
+        return;
+      }
+      // The live doc's update handler queued the append; wait for it.
+      await this.#run(entry, async () => {});
+      return;
+    }
+    if (isEmptyUpdate(update)) return;
+    try {
+      // Background docs are never instantiated, so check the bytes before storing them.
+      Y.decodeUpdate(update);
+    } catch (err) {
+      this.#onError(new Error(`bad update for ${entry.name}: ${asError(err).message}`));
+      return;
+    }
+    await this.#run(entry, async () => {
+      if (entry.forgotten) return;
+      await this.#storage.append(entry.name, [update]);
+      this.#stored(entry, 1);
+      await this.#maybeCompact(entry);
+    });
+  }
+
+  // ---- live docs ----
+
+  #makeLive(entry: DocEntry): LiveDoc {
+    const doc = new Y.Doc();
+    const awareness = new Awareness(doc);
+    const live: LiveDoc = {
+      doc,
+      awareness,
+      loaded: Promise.resolve(),
+      isLoaded: false,
+      relayClients: new Set(),
+      dispose: () => {
+        doc.off('update', onUpdate);
+        awareness.off('update', onAwareness);
+        awareness.destroy();
+        doc.destroy();
+      },
+    };
+    const onUpdate = (update: Uint8Array, origin: unknown) => {
+      if (origin === LOAD || entry.forgotten) return;
+      if (origin === TABS) {
+        // The other tab stored it in the shared storage before telling us.
+        entry.stateVector = null;
+        this.#emitChanged(entry.name);
+        return;
+      }
+      if (origin === RELAY) {
+        this.#bufferAppend(entry, update, false);
+        return;
+      }
+      // A local change: durable marker first, then the update itself.
+      this.#setDirty(entry);
+      if (!entry.markerQueued) {
+        entry.markerQueued = true;
+        this.#spawn(entry, () => this.#storage.setMeta(DIRTY_PREFIX + entry.name, MARKER));
+      }
+      this.#bufferAppend(entry, update, true);
+      const link = this.#link;
+      if (link?.state === 'ready' && entry.subEpoch === link.epoch && entry.refused === null) {
+        entry.sentSeq++;
+        entry.awaitSeq = entry.sentSeq;
+        link.enqueue({ docName: entry.name, message: encodeSyncUpdate(update) });
+      }
+    };
+    const onAwareness = (
+      change: { added: number[]; updated: number[]; removed: number[] },
+      origin: unknown,
+    ) => {
+      if (origin === RELAY) {
+        for (const id of [...change.added, ...change.updated]) live.relayClients.add(id);
+        for (const id of change.removed) live.relayClients.delete(id);
+        return;
+      }
+      if (origin === TABS) return;
+      const clients = [...change.added, ...change.updated, ...change.removed];
+      const message = encodeAwarenessMessage(encodeAwarenessUpdate(awareness, clients));
+      const link = this.#link;
+      if (link?.state === 'ready' && entry.subEpoch === link.epoch) {
+        link.enqueue({ docName: entry.name, message });
+      }
+      this.#tabs?.post(encodeDocs([{ docName: entry.name, message }]));
+    };
+    doc.on('update', onUpdate);
+    awareness.on('update', onAwareness);
+    live.loaded = this.#run(entry, async () => {
+      const { updates } = await this.#storage.load(entry.name);
+      entry.storedCount = updates.length;
+      if (updates.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(updates), LOAD);
+      live.isLoaded = true;
+      // Other tabs may hold edits of this doc that are not stored yet.
+      this.#tabs?.post(
+        encodeDocs([
+          { docName: entry.name, message: encodeSyncStep1(Y.encodeStateVector(doc)) },
+          { docName: entry.name, message: localAwareness(awareness) },
+        ]),
+      );
+    });
+    return live;
+  }
+
+  #release(entry: DocEntry, live: LiveDoc): void {
+    if (entry.live !== live) return;
+    entry.refs--;
+    if (entry.refs > 0) return;
+    this.#disposeLive(entry, live);
+    entry.live = null;
+    if (!this.#destroyed) this.#sync(entry);
+  }
+
+  #disposeLive(entry: DocEntry, live: LiveDoc): void {
+    // Tell the relay and other tabs that this client left (sent via the awareness handler).
+    if (!entry.forgotten) removeAwarenessStates(live.awareness, [live.doc.clientID], 'release');
+    live.dispose();
+  }
+
+  // ---- subscription ----
+
+  /** Subscribes or leaves the doc on the relay link as its needs changed. */
+  #sync(entry: DocEntry): void {
+    this.#notify();
+    const link = this.#link;
+    if (this.#destroyed || link?.state !== 'ready') return;
+    const subscribed = entry.subEpoch === link.epoch;
+    if (needed(entry) && !subscribed) void this.#subscribe([entry]);
+    else if (!needed(entry) && subscribed) this.#leave(entry);
+  }
+
+  async #subscribe(entries: DocEntry[]): Promise<void> {
+    const link = this.#link;
+    if (!link || entries.length === 0) return;
+    const epoch = link.epoch;
+    for (const entry of entries) {
+      entry.subEpoch = epoch;
+      if (entry.seqEpoch !== epoch) {
+        entry.seqEpoch = epoch;
+        entry.sentSeq = 0;
+      }
+      entry.awaitSeq = null;
+      entry.initialDone = false;
+      entry.refused = null;
+      this.#subscribed.add(entry.name);
+      this.#awaitingInitial.add(entry.name);
+    }
+    this.#notify();
+    const release = link.hold();
+    try {
+      const vectors = await Promise.all(
+        entries.map((entry) =>
+          this.#stateVector(entry).catch((err) => {
+            // Announcing an empty state costs bandwidth, never data.
+            this.#onError(asError(err));
+            return EMPTY_STATE_VECTOR;
+          }),
+        ),
+      );
+      if (link.epoch !== epoch) return;
+      entries.forEach((entry, i) => {
+        if (entry.subEpoch !== epoch) return;
+        link.enqueue({ docName: entry.name, message: encodeSyncStep1(vectors[i]!) });
+        if (entry.live) {
+          link.enqueue({ docName: entry.name, message: localAwareness(entry.live.awareness) });
+        }
+      });
+    } finally {
+      release();
+    }
+  }
+
+  #leave(entry: DocEntry): void {
+    const link = this.#link;
+    entry.subEpoch = 0;
+    entry.initialDone = false;
+    entry.awaitSeq = null;
+    this.#subscribed.delete(entry.name);
+    this.#awaitingInitial.delete(entry.name);
+    if (isValidDocName(entry.name)) link?.sendFrame(encodeLeave(entry.name));
+    this.#notify();
+  }
+
+  // ---- relay events ----
+
+  #onLinkState(state: LinkState): void {
+    if (state !== 'ready') {
+      // Whatever was in flight on the old connection is unacknowledged now.
+      this.#subscribed.clear();
+      this.#awaitingInitial.clear();
+      for (const entry of this.#entries.values()) {
+        entry.subEpoch = 0;
+        entry.awaitSeq = null;
+        entry.initialDone = false;
+        const live = entry.live;
+        if (live && live.relayClients.size > 0) {
+          removeAwarenessStates(live.awareness, [...live.relayClients], RELAY);
+        }
+      }
+    }
+    this.#notify();
+  }
+
+  #onLinkReady(): void {
+    const entries = [...this.#entries.values()].filter(needed);
+    void this.#subscribe(entries);
+    this.#notify();
+  }
+
+  #onRelayDocs(messages: DocMessage[]): void {
+    const link = this.#link;
+    if (!link) return;
+    const epoch = link.epoch;
+    const release = link.hold();
+    const work = messages.map(({ docName, message }) =>
+      this.#onRelayMessage(docName, message, epoch).catch((err) => this.#onError(asError(err))),
+    );
+    void Promise.all(work).then(release);
+  }
+
+  async #onRelayMessage(docName: string, data: Uint8Array, epoch: number): Promise<void> {
+    const entry = this.#entries.get(docName);
+    // Messages for docs we left (or never asked for) are stale, not errors.
+    if (!entry || entry.forgotten || entry.subEpoch !== epoch) return;
+    let message: ReturnType<typeof decodeYMessage>;
+    try {
+      message = decodeYMessage(data);
+    } catch (err) {
+      this.#onError(new Error(`bad message for ${docName} from relay: ${asError(err).message}`));
+      return;
+    }
+    const link = this.#link!;
+    switch (message.type) {
+      case YMessageType.Sync: {
+        if (message.step === SyncStep.Step1) {
+          const update = await this.#diffFor(entry, message.payload);
+          if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
+          // Always sent, even when empty: its sequence number is what the ack names.
+          entry.sentSeq++;
+          if (entry.dirty) entry.awaitSeq = entry.sentSeq;
+          link.enqueue({ docName, message: encodeSyncStep2(update) });
+          return;
+        }
+        await this.#applyRemote(entry, message.payload);
+        if (message.step === SyncStep.Step2 && entry.subEpoch === epoch && !entry.initialDone) {
+          entry.initialDone = true;
+          this.#awaitingInitial.delete(docName);
+          this.#notify();
+        }
+        return;
+      }
+      case YMessageType.Awareness: {
+        const live = entry.live;
+        if (!live) return;
+        try {
+          applyAwarenessUpdate(live.awareness, message.update, RELAY);
+        } catch (err) {
+          this.#onError(new Error(`bad awareness for ${docName}: ${asError(err).message}`));
+        }
+        return;
+      }
+      case YMessageType.QueryAwareness: {
+        const live = entry.live;
+        if (!live) return;
+        const clients = [...live.awareness.getStates().keys()];
+        link.enqueue({
+          docName,
+          message: encodeAwarenessMessage(encodeAwarenessUpdate(live.awareness, clients)),
+        });
+        return;
+      }
+      case YMessageType.Auth:
+        this.#refuse(entry, 'relay denied access');
+        return;
+    }
+  }
+
+  #onAck(docName: string, seq: number): void {
+    const entry = this.#entries.get(docName);
+    if (!entry || entry.subEpoch !== this.#link?.epoch) return;
+    if (entry.awaitSeq === null || seq < entry.awaitSeq) return;
+    this.#setClean(entry);
+    if (entry.markerQueued) {
+      entry.markerQueued = false;
+      this.#spawn(entry, () => this.#storage.setMeta(DIRTY_PREFIX + docName, undefined));
+    }
+    this.#sync(entry);
+  }
+
+  #onDocError(docName: string, code: DocErrorCode, reason: string): void {
+    const entry = this.#entries.get(docName);
+    if (!entry || entry.subEpoch !== this.#link?.epoch) return;
+    this.#refuse(entry, `${reason} (code ${code})`);
+  }
+
+  #refuse(entry: DocEntry, reason: string): void {
+    entry.refused = reason;
+    this.#awaitingInitial.delete(entry.name);
+    this.#onError(new Error(`relay refused doc ${entry.name}: ${reason}`));
+    this.#notify();
+  }
+
+  // ---- tabs ----
+
+  #onTabFrame(data: Uint8Array): void {
+    if (this.#destroyed) return;
+    let frame: ReturnType<typeof decodeFrame>;
+    try {
+      frame = decodeFrame(data);
+    } catch (err) {
+      const reason = err instanceof ProtocolError ? err.message : String(err);
+      this.#onError(new Error(`malformed frame from another tab: ${reason}`));
+      return;
+    }
+    if (frame.type !== FrameType.Docs) return;
+    const replies: DocMessage[] = [];
+    for (const { docName, message: data } of frame.messages) {
+      const entry = this.#entries.get(docName);
+      if (!entry || entry.forgotten) continue;
+      let message: ReturnType<typeof decodeYMessage>;
+      try {
+        message = decodeYMessage(data);
+      } catch (err) {
+        this.#onError(new Error(`bad message for ${docName} from a tab: ${asError(err).message}`));
+        continue;
+      }
+      const live = entry.live;
+      try {
+        if (message.type === YMessageType.Sync) {
+          if (message.step === SyncStep.Step1) {
+            if (live?.isLoaded) {
+              const update = Y.encodeStateAsUpdate(live.doc, message.payload);
+              replies.push({ docName, message: encodeSyncStep2(update) });
+              replies.push({ docName, message: localAwareness(live.awareness) });
+            }
+          } else if (live) {
+            Y.applyUpdate(live.doc, message.payload, TABS);
+          } else if (needed(entry)) {
+            // Stored by the sending tab in the shared storage; only our cache is stale.
+            entry.stateVector = null;
+            entry.storedCount = null;
+            this.#emitChanged(docName);
+          }
+        } else if (message.type === YMessageType.Awareness && live) {
+          applyAwarenessUpdate(live.awareness, message.update, TABS);
+        }
+      } catch (err) {
+        this.#onError(new Error(`bad message for ${docName} from a tab: ${asError(err).message}`));
+      }
+    }
+    for (const batch of splitDocMessages(replies)) this.#tabs?.post(encodeDocs(batch));
+  }
+
+  // ---- notifications ----
+
+  #emitChanged(docName: string): void {
+    for (const listener of this.#changeListeners) {
+      try {
+        listener(docName);
+      } catch (err) {
+        this.#onError(asError(err));
+      }
+    }
+  }
+
+  #workspaceState(): SyncState {
+    const link = this.#link;
+    if (this.#destroyed || !link) return 'offline';
+    if (link.state === 'offline') return 'offline';
+    if (link.state === 'connecting') return 'connecting';
+    const busy = !this.#scanned || this.#awaitingInitial.size > 0 || this.#dirtyDocs.size > 0;
+    return busy ? 'syncing' : 'synced';
+  }
+
+  /** Schedules one status emission for everything that changed in this microtask. */
+  #notify(): void {
+    if (this.#notifyQueued) return;
+    this.#notifyQueued = true;
+    queueMicrotask(() => {
+      this.#notifyQueued = false;
+      const status = this.status;
+      if (status.state === 'synced' && this.#syncedWaiters.length > 0) {
+        const waiters = this.#syncedWaiters;
+        this.#syncedWaiters = [];
+        for (const w of waiters) w.resolve();
+      }
+      const progress = this.progress;
+      const key = `${status.state}|${status.pendingLocal}|${progress.synced}/${progress.total}`;
+      if (key === this.#lastEmitted) return;
+      this.#lastEmitted = key;
+      for (const listener of this.#statusListeners) {
+        try {
+          listener(status);
+        } catch (err) {
+          this.#onError(asError(err));
+        }
+      }
+    });
+  }
+
+  #checkAlive(): void {
+    if (this.#destroyed) throw new Error('replica destroyed');
+  }
+}
+
+function needed(entry: DocEntry): boolean {
+  return !entry.forgotten && (entry.tracked || entry.refs > 0 || entry.dirty);
+}
+
+function checkDocName(docName: string): void {
+  if (typeof docName !== 'string' || !isValidDocName(docName)) {
+    throw new TypeError(`invalid doc name: ${JSON.stringify(docName)}`);
+  }
+}
+
+/** An awareness message carrying only this client's state. */
+function localAwareness(awareness: Awareness): Uint8Array {
+  return encodeAwarenessMessage(encodeAwarenessUpdate(awareness, [awareness.clientID]));
+}
+
+/** `[0, 0]`: no structs, no deletions (what an up-to-date peer sends as SyncStep2). */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
+}

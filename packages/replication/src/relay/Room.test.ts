@@ -1,0 +1,386 @@
+import { describe, expect, it } from 'vitest';
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { StorageAdapter } from '../ports.ts';
+import {
+  decodeYMessage,
+  encodeAwarenessMessage,
+  ProtocolError,
+  SyncStep,
+  type YMessage,
+  YMessageType,
+} from '../protocol.ts';
+import { MemoryStorage } from '../storage/MemoryStorage.ts';
+import { Room, type RoomMember, type RoomOptions } from './Room.ts';
+
+const DOC = 'w1/n1';
+
+interface Gate {
+  release(): void;
+}
+
+/** A MemoryStorage that counts calls and can hold or fail appends. */
+function instrumented(inner: StorageAdapter = new MemoryStorage()) {
+  const calls = { load: 0, append: [] as number[], compact: 0 };
+  let held: Promise<void> | undefined;
+  let failures = 0;
+  const storage: StorageAdapter = {
+    load: (name) => {
+      calls.load++;
+      return inner.load(name);
+    },
+    append: async (name, updates) => {
+      calls.append.push(updates.length);
+      if (held !== undefined) await held;
+      if (failures > 0) {
+        failures--;
+        throw new Error('disk full');
+      }
+      await inner.append(name, updates);
+    },
+    compact: (name, snapshot, cursor) => {
+      calls.compact++;
+      return inner.compact(name, snapshot, cursor);
+    },
+    list: (prefix) => inner.list(prefix),
+    delete: (name) => inner.delete(name),
+    getMeta: (key) => inner.getMeta(key),
+    setMeta: (key, value) => inner.setMeta(key, value),
+    close: () => inner.close(),
+  };
+  return {
+    storage,
+    inner,
+    calls,
+    hold(): Gate {
+      let release = () => {};
+      held = new Promise<void>((resolve) => {
+        release = () => {
+          held = undefined;
+          resolve();
+        };
+      });
+      return { release };
+    },
+    failNext(n: number) {
+      failures = n;
+    },
+  };
+}
+
+interface TestMember extends RoomMember {
+  sent: YMessage[];
+  acks: { seq: number; stateVector: Uint8Array }[];
+}
+
+function member(): TestMember {
+  const m: TestMember = {
+    sent: [],
+    acks: [],
+    send: (message) => m.sent.push(decodeYMessage(message)),
+    ack: (seq, stateVector) => m.acks.push({ seq, stateVector }),
+  };
+  return m;
+}
+
+function makeRoom(storage: StorageAdapter, options: Partial<RoomOptions> = {}) {
+  const unloaded: Room[] = [];
+  const events: string[] = [];
+  const room = new Room(DOC, {
+    storage,
+    commitWindowMs: 2,
+    idleUnloadMs: 60_000,
+    compactAfterUpdates: 500,
+    log: (event) => events.push(event),
+    onUnloaded: (r) => unloaded.push(r),
+    ...options,
+  });
+  return { room, unloaded, events };
+}
+
+/** A client-side edit, returned as the update it produced. */
+function edit(doc: Y.Doc, text: string, index = 0): Uint8Array {
+  const before = Y.encodeStateVector(doc);
+  doc.getText('body').insert(index, text);
+  return Y.encodeStateAsUpdate(doc, before);
+}
+
+function update(payload: Uint8Array): YMessage {
+  return { type: YMessageType.Sync, step: SyncStep.Update, payload };
+}
+
+function text(doc: Y.Doc): string {
+  return doc.getText('body').toString();
+}
+
+async function storedText(storage: StorageAdapter): Promise<string> {
+  const doc = new Y.Doc();
+  for (const u of (await storage.load(DOC)).updates) Y.applyUpdate(doc, u);
+  return text(doc);
+}
+
+async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
+  const start = Date.now();
+  while (!check()) {
+    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 2));
+  }
+}
+
+describe('Room', () => {
+  it('loads stored updates once for concurrent callers', async () => {
+    const s = instrumented();
+    const client = new Y.Doc();
+    await s.inner.append(DOC, [edit(client, 'world'), edit(client, 'hello ')]);
+    const { room } = makeRoom(s.storage);
+    await Promise.all([room.load(), room.load(), room.load()]);
+    expect(s.calls.load).toBe(1);
+    expect(text(room.doc)).toBe('hello world');
+    expect(room.storedUpdates).toBe(2);
+    await room.unload(false);
+  });
+
+  it('refuses to open when stored data is corrupt, and reports the unload', async () => {
+    const s = instrumented();
+    await s.inner.append(DOC, [new Uint8Array([200, 1, 2, 3, 4, 5])]);
+    const { room, unloaded, events } = makeRoom(s.storage);
+    await expect(room.load()).rejects.toThrow(/stored updates of w1\/n1 are corrupt/);
+    expect(room.isUsable).toBe(false);
+    expect(unloaded).toEqual([room]);
+    expect(events).toContain('room.load_failed');
+  });
+
+  it('forwards updates to the other members only and answers SyncStep1 with what is missing', async () => {
+    const { room } = makeRoom(new MemoryStorage());
+    await room.load();
+    const a = member();
+    const b = member();
+    room.join(a);
+    room.join(b);
+    const client = new Y.Doc();
+    expect(room.receive(a, update(edit(client, 'abc')))).toEqual([]);
+    expect(a.sent).toEqual([]);
+    expect(b.sent).toHaveLength(1);
+    const forwarded = b.sent[0]!;
+    expect(forwarded.type === YMessageType.Sync && forwarded.step).toBe(SyncStep.Update);
+
+    const empty = new Y.Doc();
+    const [reply] = room.receive(b, {
+      type: YMessageType.Sync,
+      step: SyncStep.Step1,
+      payload: Y.encodeStateVector(empty),
+    });
+    const decoded = decodeYMessage(reply!);
+    if (decoded.type !== YMessageType.Sync) throw new Error('expected a sync message');
+    expect(decoded.step).toBe(SyncStep.Step2);
+    Y.applyUpdate(empty, decoded.payload);
+    expect(text(empty)).toBe('abc');
+    await room.unload(false);
+  });
+
+  it('group-commits a burst into one append and acks only after it is durable', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage, { commitWindowMs: 5 });
+    await room.load();
+    const a = member();
+    room.join(a);
+    const client = new Y.Doc();
+    const gate = s.hold();
+    for (let i = 1; i <= 20; i++) room.receive(a, update(edit(client, `${i},`)), i);
+    await until(() => s.calls.append.length === 1);
+    expect(s.calls.append).toEqual([20]);
+    expect(a.acks).toEqual([]);
+    // Arrives while the append is in flight: its ack must wait for its own commit.
+    room.receive(a, update(edit(client, 'late')), 21);
+    gate.release();
+    await until(() => a.acks.length === 2);
+    expect(a.acks.map((x) => x.seq)).toEqual([20, 21]);
+    expect(s.calls.append).toEqual([20, 1]);
+    expect(Y.decodeStateVector(a.acks[1]!.stateVector)).toEqual(
+      Y.decodeStateVector(Y.encodeStateVector(client)),
+    );
+    expect(await storedText(s.inner)).toBe(text(client));
+    await room.unload(false);
+  });
+
+  it('acks a message without news at once, or behind the pending batch', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage, { commitWindowMs: 5 });
+    await room.load();
+    const a = member();
+    room.join(a);
+    const empty = Y.encodeStateAsUpdate(new Y.Doc());
+    room.receive(a, { type: YMessageType.Sync, step: SyncStep.Step2, payload: empty }, 1);
+    expect(a.acks.map((x) => x.seq)).toEqual([1]);
+    expect(s.calls.append).toEqual([]);
+
+    const client = new Y.Doc();
+    room.receive(a, update(edit(client, 'x')), 2);
+    room.receive(a, { type: YMessageType.Sync, step: SyncStep.Step2, payload: empty }, 3);
+    expect(a.acks.map((x) => x.seq)).toEqual([1]);
+    await until(() => a.acks.length === 2);
+    expect(a.acks.map((x) => x.seq)).toEqual([1, 3]);
+    expect(s.calls.append).toEqual([1]);
+    await room.unload(false);
+  });
+
+  it('stores and acks an update whose dependencies have not arrived', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage);
+    await room.load();
+    const a = member();
+    room.join(a);
+    const client = new Y.Doc();
+    edit(client, 'first');
+    const second = edit(client, 'second ');
+    room.receive(a, update(second), 1);
+    await until(() => a.acks.length === 1);
+    expect(text(room.doc)).toBe('');
+    expect((await s.inner.load(DOC)).updates).toHaveLength(1);
+    await room.unload(false);
+  });
+
+  it('echoes to the sender what its update released from other senders', async () => {
+    const { room } = makeRoom(new MemoryStorage());
+    await room.load();
+    const x = member();
+    const y = member();
+    room.join(x);
+    room.join(y);
+    const author = new Y.Doc();
+    const first = edit(author, 'first');
+    const second = edit(author, ' second', 5);
+    room.receive(y, update(second), 1);
+    expect(x.sent).toEqual([]);
+    room.receive(x, update(first), 1);
+    const seenByX = new Y.Doc();
+    Y.applyUpdate(seenByX, first);
+    for (const m of x.sent) if (m.type === YMessageType.Sync) Y.applyUpdate(seenByX, m.payload);
+    expect(text(seenByX)).toBe('first second');
+    expect(text(room.doc)).toBe('first second');
+    await room.unload(false);
+  });
+
+  it('retries a failed append and acks only once it succeeded', async () => {
+    const s = instrumented();
+    const { room, events } = makeRoom(s.storage, { commitWindowMs: 1 });
+    await room.load();
+    const a = member();
+    room.join(a);
+    s.failNext(2);
+    const client = new Y.Doc();
+    room.receive(a, update(edit(client, 'keep me')), 1);
+    await until(() => a.acks.length === 1);
+    expect(events.filter((e) => e === 'room.commit_failed')).toHaveLength(2);
+    expect(s.calls.append).toEqual([1, 1, 1]);
+    expect(await storedText(s.inner)).toBe('keep me');
+    await room.unload(false);
+  });
+
+  it('rejects a malformed update with ProtocolError and keeps working', async () => {
+    const { room } = makeRoom(new MemoryStorage());
+    await room.load();
+    const a = member();
+    room.join(a);
+    expect(() => room.receive(a, update(new Uint8Array([0xff, 0xff, 0xff, 0x0f])), 1)).toThrow(
+      ProtocolError,
+    );
+    expect(() =>
+      room.receive(a, { type: YMessageType.Awareness, update: new Uint8Array([1, 5]) }),
+    ).toThrow(ProtocolError);
+    const client = new Y.Doc();
+    room.receive(a, update(edit(client, 'fine')), 2);
+    expect(text(room.doc)).toBe('fine');
+    await room.unload(false);
+  });
+
+  it('tracks awareness per member and removes it when the member leaves', async () => {
+    const { room } = makeRoom(new MemoryStorage());
+    await room.load();
+    expect(room.awarenessStates()).toBeUndefined();
+    const a = member();
+    const b = member();
+    room.join(a);
+    room.join(b);
+    const clientDoc = new Y.Doc();
+    const aw = new awarenessProtocol.Awareness(clientDoc);
+    aw.setLocalState({ user: 'ada' });
+    const msg = decodeYMessage(
+      encodeAwarenessMessage(awarenessProtocol.encodeAwarenessUpdate(aw, [clientDoc.clientID])),
+    );
+    room.receive(a, msg);
+    expect(a.sent).toEqual([]);
+    expect(b.sent.map((m) => m.type)).toEqual([YMessageType.Awareness]);
+
+    const observer = new awarenessProtocol.Awareness(new Y.Doc());
+    const states = decodeYMessage(room.awarenessStates()!);
+    if (states.type !== YMessageType.Awareness) throw new Error('expected awareness');
+    awarenessProtocol.applyAwarenessUpdate(observer, states.update, 'test');
+    expect(observer.getStates().get(clientDoc.clientID)).toEqual({ user: 'ada' });
+
+    const [queried] = room.receive(b, { type: YMessageType.QueryAwareness });
+    expect(decodeYMessage(queried!).type).toBe(YMessageType.Awareness);
+
+    room.leave(a);
+    expect(b.sent).toHaveLength(2);
+    const removal = b.sent[1]!;
+    if (removal.type !== YMessageType.Awareness) throw new Error('expected awareness');
+    awarenessProtocol.applyAwarenessUpdate(observer, removal.update, 'test');
+    expect(observer.getStates().has(clientDoc.clientID)).toBe(false);
+    expect(room.awarenessStates()).toBeUndefined();
+    aw.destroy();
+    observer.destroy();
+    await room.unload(false);
+  });
+
+  it('compacts the log once it exceeds the threshold, keeping every edit', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage, { compactAfterUpdates: 5, commitWindowMs: 0 });
+    await room.load();
+    const a = member();
+    room.join(a);
+    const client = new Y.Doc();
+    for (let i = 0; i < 6; i++) {
+      room.receive(a, update(edit(client, `${i}`)), i + 1);
+      await until(() => a.acks.length === i + 1);
+    }
+    await until(() => s.calls.compact === 1);
+    await room.flush();
+    expect((await s.inner.load(DOC)).updates.length).toBeLessThanOrEqual(2);
+    expect(await storedText(s.inner)).toBe(text(client));
+    await room.unload(false);
+  });
+
+  it('unloads when idle, flushing and compacting first', async () => {
+    const s = instrumented();
+    const { room, unloaded } = makeRoom(s.storage, { idleUnloadMs: 20, commitWindowMs: 50 });
+    await room.load();
+    const a = member();
+    room.join(a);
+    const client = new Y.Doc();
+    room.receive(a, update(edit(client, 'one ')), 1);
+    room.receive(a, update(edit(client, 'two ')), 2);
+    await until(() => s.calls.append.length === 1);
+    room.receive(a, update(edit(client, 'three')), 3);
+    room.leave(a);
+    expect(room.isOpen).toBe(true);
+    await until(() => unloaded.length === 1);
+    expect(room.isUsable).toBe(false);
+    expect(s.calls.compact).toBe(1);
+    const stored = await s.inner.load(DOC);
+    expect(stored.updates).toHaveLength(1);
+    expect(await storedText(s.inner)).toBe(text(client));
+    expect(() => room.join(member())).toThrow(/not open/);
+  });
+
+  it('stays loaded while a member is present', async () => {
+    const { room, unloaded } = makeRoom(new MemoryStorage(), { idleUnloadMs: 5 });
+    await room.load();
+    const a = member();
+    room.join(a);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(unloaded).toEqual([]);
+    expect(room.isOpen).toBe(true);
+    await room.unload(false);
+  });
+});

@@ -1,0 +1,455 @@
+import * as awarenessProtocol from 'y-protocols/awareness';
+import * as Y from 'yjs';
+import type { StorageAdapter } from '../ports.ts';
+import {
+  encodeAwarenessMessage,
+  encodeSyncStep1,
+  encodeSyncStep2,
+  encodeSyncUpdate,
+  ProtocolError,
+  SyncStep,
+  type YMessage,
+  YMessageType,
+} from '../protocol.ts';
+
+/** One subscriber of a room: a plain y-websocket socket, or one doc of a multiplexed socket. */
+export interface RoomMember {
+  /** Sends one y-websocket message about this room's doc. */
+  send(message: Uint8Array): void;
+  /** The first `seq` update-bearing messages from this member are durable; the room then held `stateVector`. */
+  ack(seq: number, stateVector: Uint8Array): void;
+}
+
+/** Structured log sink shared by the relay core and its rooms. */
+export type RelayLog = (event: string, fields: Record<string, unknown>) => void;
+
+export interface RoomOptions {
+  storage: StorageAdapter;
+  commitWindowMs: number;
+  idleUnloadMs: number;
+  compactAfterUpdates: number;
+  log: RelayLog;
+  /** Called once the room has unloaded (idle, failed load, or closed); the owner forgets it. */
+  onUnloaded: (room: Room) => void;
+  /** Settles when an earlier incarnation of this room has finished writing; loading waits for it. */
+  after?: Promise<void>;
+}
+
+type RoomState = 'new' | 'loading' | 'open' | 'unloading' | 'unloaded';
+
+interface CommitBatch {
+  updates: Uint8Array[];
+  /** Highest seq per member to acknowledge once the batch is durable. */
+  acks: Map<RoomMember, number>;
+  stateVector: Uint8Array;
+}
+
+const MAX_RETRY_DELAY_MS = 5000;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * One doc on the relay: a `Y.Doc` and its `Awareness`, loaded from storage on
+ * demand, fanned out to every member, persisted with group commit (one
+ * `storage.append` per commit window) and compacted when its log grows or the
+ * room unloads. Content-agnostic: it never looks inside the doc.
+ */
+export class Room {
+  readonly name: string;
+  readonly #options: RoomOptions;
+  readonly #doc = new Y.Doc();
+  readonly #awareness = new awarenessProtocol.Awareness(this.#doc);
+  /** Members and the awareness client ids each one controls. */
+  readonly #members = new Map<RoomMember, Set<number>>();
+  #state: RoomState = 'new';
+  #loading: Promise<void> | null = null;
+  #unloading: Promise<void> | null = null;
+  /** Entries in the storage log (a snapshot counts as one). */
+  #storedCount = 0;
+  /** Set by the doc's update handler so `applyUpdate` knows whether anything was new. */
+  #changed = false;
+  /** Set while applying an update that may release held-back parts: echo to the sender too. */
+  #echo = false;
+  #pending: { updates: Uint8Array[]; acks: Map<RoomMember, number> } | null = null;
+  /** Batch whose append is in flight (its acks are not sent yet). */
+  #inflight: CommitBatch | null = null;
+  /** Settles (true on success) when the current append (and any compaction after it) ends. */
+  #busy: Promise<boolean> | null = null;
+  #commitTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #retryDelayMs = 0;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(name: string, options: RoomOptions) {
+    this.name = name;
+    this.#options = options;
+    // The relay is not a participant: it must not announce an awareness state of its own.
+    this.#awareness.setLocalState(null);
+  }
+
+  /** `true` while members may join (loaded, not unloading). */
+  get isOpen(): boolean {
+    return this.#state === 'open';
+  }
+
+  /** `true` until the room has started unloading; a closing room must not be reused. */
+  get isUsable(): boolean {
+    return this.#state === 'new' || this.#state === 'loading' || this.#state === 'open';
+  }
+
+  get memberCount(): number {
+    return this.#members.size;
+  }
+
+  /** Entries in the storage log, as far as this room knows. */
+  get storedUpdates(): number {
+    return this.#storedCount;
+  }
+
+  /** The live doc (read it; never write to it directly, writes would not be stored). */
+  get doc(): Y.Doc {
+    return this.#doc;
+  }
+
+  /** Loads the doc from storage; every caller shares one load. Rejects when stored data is unusable. */
+  load(): Promise<void> {
+    this.#loading ??= this.#load();
+    return this.#loading;
+  }
+
+  async #load(): Promise<void> {
+    this.#state = 'loading';
+    try {
+      await this.#options.after;
+      const stored = await this.#options.storage.load(this.name);
+      try {
+        this.#doc.transact(() => {
+          for (const update of stored.updates) Y.applyUpdate(this.#doc, update);
+        });
+      } catch (err) {
+        throw new Error(`stored updates of ${this.name} are corrupt: ${errorMessage(err)}`);
+      }
+      this.#storedCount = stored.updates.length;
+    } catch (err) {
+      this.#state = 'unloaded';
+      this.#doc.destroy();
+      this.#options.log('room.load_failed', { doc: this.name, error: errorMessage(err) });
+      this.#options.onUnloaded(this);
+      throw err;
+    }
+    this.#doc.on('update', (update: Uint8Array, origin: unknown) =>
+      this.#onDocUpdate(update, origin),
+    );
+    this.#awareness.on('update', (change: AwarenessChange, origin: unknown) =>
+      this.#onAwarenessUpdate(change, origin),
+    );
+    this.#state = 'open';
+    this.#options.log('room.loaded', { doc: this.name, storedUpdates: this.#storedCount });
+    if (this.#members.size === 0) this.#scheduleIdle();
+  }
+
+  /** Adds a member (after `load` resolved). Live updates and awareness changes reach it from now on. */
+  join(member: RoomMember): void {
+    if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
+    if (this.#members.has(member)) return;
+    this.#members.set(member, new Set());
+    if (this.#idleTimer !== undefined) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+  }
+
+  /** Removes a member and the awareness states it controlled (telling the others). */
+  leave(member: RoomMember): void {
+    const controlled = this.#members.get(member);
+    if (controlled === undefined) return;
+    this.#members.delete(member);
+    if (controlled.size > 0 && this.#state === 'open') {
+      awarenessProtocol.removeAwarenessStates(this.#awareness, [...controlled], 'leave');
+    }
+    if (this.#members.size === 0 && this.#state === 'open') this.#scheduleIdle();
+  }
+
+  /** A `SyncStep1` message carrying the room's state vector. */
+  syncStep1(): Uint8Array {
+    return encodeSyncStep1(Y.encodeStateVector(this.#doc));
+  }
+
+  /** An `Awareness` message with every known state, or `undefined` when nobody is present. */
+  awarenessStates(): Uint8Array | undefined {
+    const clients = [...this.#awareness.getStates().keys()];
+    if (clients.length === 0) return undefined;
+    return encodeAwarenessMessage(
+      awarenessProtocol.encodeAwarenessUpdate(this.#awareness, clients),
+    );
+  }
+
+  /**
+   * Handles one y-websocket message from `member` and returns the replies for
+   * it. `seq` (multiplexed members only) numbers update-bearing messages; it is
+   * acknowledged once the message's update is durable. Throws `ProtocolError`
+   * when the payload cannot be applied.
+   */
+  receive(member: RoomMember, message: YMessage, seq?: number): Uint8Array[] {
+    if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
+    switch (message.type) {
+      case YMessageType.Sync:
+        if (message.step === SyncStep.Step1) {
+          let update: Uint8Array;
+          try {
+            update = Y.encodeStateAsUpdate(this.#doc, message.payload);
+          } catch (err) {
+            throw new ProtocolError(`bad state vector: ${errorMessage(err)}`);
+          }
+          return [encodeSyncStep2(update)];
+        }
+        this.#applyUpdate(member, message.payload);
+        if (seq !== undefined) this.#requestAck(member, seq);
+        return [];
+      case YMessageType.Awareness:
+        try {
+          awarenessProtocol.applyAwarenessUpdate(this.#awareness, message.update, member);
+        } catch (err) {
+          throw new ProtocolError(`bad awareness update: ${errorMessage(err)}`);
+        }
+        return [];
+      case YMessageType.QueryAwareness: {
+        const states = this.awarenessStates();
+        return states === undefined ? [] : [states];
+      }
+      case YMessageType.Auth:
+        // Permission messages only ever flow server → client; a client's is meaningless.
+        return [];
+    }
+  }
+
+  #applyUpdate(member: RoomMember, update: Uint8Array): void {
+    this.#changed = false;
+    const store = this.#doc.store;
+    // If this update unblocks parts held back from other senders, the doc's
+    // update event carries those too, and the sender has not seen them.
+    this.#echo = store.pendingStructs !== null || store.pendingDs !== null;
+    try {
+      Y.applyUpdate(this.#doc, update, member);
+    } catch (err) {
+      throw new ProtocolError(`update could not be applied: ${errorMessage(err)}`);
+    } finally {
+      this.#echo = false;
+    }
+    // Store the update as received: parts waiting for missing dependencies are
+    // not in the doc's own update event yet, but they are acknowledged too.
+    if (this.#changed || store.pendingStructs !== null || store.pendingDs !== null) {
+      this.#enqueue(update);
+    }
+  }
+
+  #onDocUpdate(update: Uint8Array, origin: unknown): void {
+    this.#changed = true;
+    const message = encodeSyncUpdate(update);
+    for (const member of this.#members.keys()) {
+      if (member !== origin || this.#echo) this.#deliver(member, message);
+    }
+  }
+
+  #onAwarenessUpdate(change: AwarenessChange, origin: unknown): void {
+    const changed = [...change.added, ...change.updated, ...change.removed];
+    const controlled = this.#members.get(origin as RoomMember);
+    if (controlled !== undefined) {
+      for (const id of change.added) controlled.add(id);
+      for (const id of change.updated) controlled.add(id);
+      for (const id of change.removed) controlled.delete(id);
+    }
+    const message = encodeAwarenessMessage(
+      awarenessProtocol.encodeAwarenessUpdate(this.#awareness, changed),
+    );
+    for (const member of this.#members.keys()) {
+      if (member !== origin) this.#deliver(member, message);
+    }
+  }
+
+  #deliver(member: RoomMember, message: Uint8Array): void {
+    try {
+      member.send(message);
+    } catch (err) {
+      this.#options.log('room.deliver_failed', { doc: this.name, error: errorMessage(err) });
+    }
+  }
+
+  // ---- group commit ----
+
+  #enqueue(update: Uint8Array): void {
+    this.#pending ??= { updates: [], acks: new Map() };
+    this.#pending.updates.push(update);
+    if (this.#commitTimer === undefined && this.#retryTimer === undefined) {
+      this.#commitTimer = setTimeout(() => {
+        this.#commitTimer = undefined;
+        this.#seal();
+      }, this.#options.commitWindowMs);
+    }
+  }
+
+  #requestAck(member: RoomMember, seq: number): void {
+    // A message that added nothing new is durable as soon as everything before it is.
+    const batch = this.#pending ?? this.#inflight;
+    if (batch !== null) batch.acks.set(member, seq);
+    else member.ack(seq, Y.encodeStateVector(this.#doc));
+  }
+
+  /** Starts appending the pending batch unless an append is already running. */
+  #seal(): void {
+    if (this.#busy !== null || this.#pending === null) return;
+    if (this.#commitTimer !== undefined) {
+      clearTimeout(this.#commitTimer);
+      this.#commitTimer = undefined;
+    }
+    const batch: CommitBatch = {
+      ...this.#pending,
+      // Everything applied so far is in this batch or already stored.
+      stateVector: Y.encodeStateVector(this.#doc),
+    };
+    this.#pending = null;
+    this.#inflight = batch;
+    this.#busy = this.#commit(batch);
+  }
+
+  async #commit(batch: CommitBatch): Promise<boolean> {
+    try {
+      await this.#options.storage.append(this.name, batch.updates);
+    } catch (err) {
+      this.#inflight = null;
+      this.#requeue(batch);
+      this.#options.log('room.commit_failed', {
+        doc: this.name,
+        updates: batch.updates.length,
+        error: errorMessage(err),
+      });
+      this.#busy = null;
+      this.#scheduleRetry();
+      return false;
+    }
+    this.#inflight = null;
+    this.#retryDelayMs = 0;
+    this.#storedCount += batch.updates.length;
+    for (const [member, seq] of batch.acks) {
+      try {
+        member.ack(seq, batch.stateVector);
+      } catch (err) {
+        this.#options.log('room.ack_failed', { doc: this.name, error: errorMessage(err) });
+      }
+    }
+    if (this.#storedCount > this.#options.compactAfterUpdates) await this.#compact();
+    this.#busy = null;
+    // Updates that arrived during the append waited long enough: commit them now.
+    if (this.#pending !== null && this.#retryTimer === undefined) this.#seal();
+    return true;
+  }
+
+  /** Puts a failed batch back in front of the pending one so acks stay in order. */
+  #requeue(batch: CommitBatch): void {
+    const later = this.#pending;
+    const acks = new Map(batch.acks);
+    if (later !== null) for (const [member, seq] of later.acks) acks.set(member, seq);
+    this.#pending = { updates: [...batch.updates, ...(later?.updates ?? [])], acks };
+  }
+
+  #scheduleRetry(): void {
+    if (this.#state === 'unloaded' || this.#retryTimer !== undefined) return;
+    if (this.#commitTimer !== undefined) {
+      clearTimeout(this.#commitTimer);
+      this.#commitTimer = undefined;
+    }
+    this.#retryDelayMs = Math.min(
+      MAX_RETRY_DELAY_MS,
+      Math.max(this.#options.commitWindowMs, this.#retryDelayMs * 2, 10),
+    );
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#seal();
+    }, this.#retryDelayMs);
+  }
+
+  async #compact(): Promise<void> {
+    try {
+      const stored = await this.#options.storage.load(this.name);
+      // The doc holds everything stored (this room is the doc's only writer), maybe more.
+      const snapshot = Y.encodeStateAsUpdate(this.#doc);
+      await this.#options.storage.compact(this.name, snapshot, stored.cursor);
+      this.#options.log('room.compacted', {
+        doc: this.name,
+        from: stored.updates.length,
+        bytes: snapshot.length,
+      });
+      this.#storedCount = 1;
+    } catch (err) {
+      this.#options.log('room.compact_failed', { doc: this.name, error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * Resolves once every update applied so far is durable; rejects when storage
+   * refuses it (the updates stay queued and are retried).
+   */
+  async flush(): Promise<void> {
+    for (;;) {
+      if (this.#busy !== null) {
+        await this.#busy;
+        continue;
+      }
+      if (this.#pending === null) return;
+      if (this.#retryTimer !== undefined) {
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = undefined;
+      }
+      this.#seal();
+      if (!(await this.#busy)) throw new Error(`could not store updates of ${this.name}`);
+    }
+  }
+
+  #scheduleIdle(): void {
+    if (this.#idleTimer !== undefined) return;
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      if (this.#members.size === 0 && this.#state === 'open') void this.unload(true);
+    }, this.#options.idleUnloadMs);
+  }
+
+  /**
+   * Stops the room: flushes pending commits, optionally compacts the log,
+   * destroys the doc and reports `onUnloaded`. Members must have left.
+   */
+  unload(compact: boolean): Promise<void> {
+    this.#unloading ??= this.#unload(compact);
+    return this.#unloading;
+  }
+
+  async #unload(compact: boolean): Promise<void> {
+    if (this.#loading !== null) await this.#loading.catch(() => undefined);
+    if (this.#state === 'unloaded') return;
+    this.#state = 'unloading';
+    if (this.#idleTimer !== undefined) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+    try {
+      await this.flush();
+      if (compact && this.#storedCount > 1) await this.#compact();
+    } catch (err) {
+      this.#options.log('room.unload_flush_failed', { doc: this.name, error: errorMessage(err) });
+    }
+    if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
+    this.#retryTimer = undefined;
+    this.#state = 'unloaded';
+    this.#members.clear();
+    this.#doc.destroy();
+    this.#options.log('room.unloaded', { doc: this.name });
+    this.#options.onUnloaded(this);
+  }
+}
+
+interface AwarenessChange {
+  added: number[];
+  updated: number[];
+  removed: number[];
+}

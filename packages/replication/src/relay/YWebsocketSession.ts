@@ -1,0 +1,139 @@
+import type { ConnectionHandler, RelayConnection } from '../ports.ts';
+import { CloseCode, decodeYMessage, ProtocolError, type YMessage } from '../protocol.ts';
+import { docNameProblem } from './docNames.ts';
+import type { Room, RoomMember } from './Room.ts';
+import type { SessionContext } from './sessionContext.ts';
+
+/** Messages queued while the room loads; beyond this the peer is flooding, not syncing. */
+const MAX_QUEUED_MESSAGES = 10_000;
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The relay side of one plain y-websocket socket (`/ws/<docName>`), behaving
+ * like the reference y-websocket server: on connect it sends SyncStep1 and the
+ * room's awareness states, answers SyncStep1 with SyncStep2, applies updates
+ * and answers awareness queries. It never sends Lattice extras.
+ */
+export class YWebsocketSession implements ConnectionHandler {
+  readonly docName: string;
+  readonly #conn: RelayConnection;
+  readonly #ctx: SessionContext;
+  #state: 'loading' | 'open' | 'closed' = 'loading';
+  #room: Room | undefined;
+  readonly #queue: YMessage[] = [];
+  readonly #member: RoomMember;
+
+  constructor(conn: RelayConnection, docName: string, ctx: SessionContext) {
+    this.docName = docName;
+    this.#conn = conn;
+    this.#ctx = ctx;
+    this.#member = {
+      send: (message) => this.#send(message),
+      // Acks are a Lattice extra: a stock y-websocket client must never see one.
+      ack: () => {},
+    };
+    const problem = docNameProblem(docName);
+    if (problem !== undefined) {
+      this.close(CloseCode.MalformedFrame, `invalid doc name: ${problem}`);
+      return;
+    }
+    this.#ctx.join(docName, this.#member).then(
+      (room) => this.#opened(room),
+      (err: unknown) => {
+        this.#ctx.log('session.join_failed', { doc: docName, error: errorMessage(err) });
+        this.close(CloseCode.InternalError, 'doc could not be loaded');
+      },
+    );
+  }
+
+  /** `true` once the socket is closed (by either side). */
+  get isClosed(): boolean {
+    return this.#state === 'closed';
+  }
+
+  receive(data: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    let message: YMessage;
+    try {
+      message = decodeYMessage(data);
+    } catch (err) {
+      this.close(CloseCode.MalformedFrame, errorMessage(err));
+      return;
+    }
+    if (this.#state === 'loading') {
+      if (this.#queue.length >= MAX_QUEUED_MESSAGES) {
+        this.close(CloseCode.InternalError, 'too many messages queued while the doc loads');
+      } else {
+        this.#queue.push(message);
+      }
+      return;
+    }
+    this.#handle(message);
+  }
+
+  closed(): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.#queue.length = 0;
+    this.#room?.leave(this.#member);
+    this.#ctx.ended(this);
+  }
+
+  /** Closes the socket with `code` and leaves the room. */
+  close(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#ctx.log('session.close', { kind: 'y-websocket', doc: this.docName, code, reason });
+    try {
+      this.#conn.close(code, reason);
+    } catch (err) {
+      this.#ctx.log('session.close_failed', { error: errorMessage(err) });
+    }
+    this.closed();
+  }
+
+  #opened(room: Room): void {
+    if (this.#state === 'closed') {
+      room.leave(this.#member);
+      return;
+    }
+    this.#room = room;
+    this.#state = 'open';
+    this.#send(room.syncStep1());
+    const states = room.awarenessStates();
+    if (states !== undefined) this.#send(states);
+    for (const message of this.#queue.splice(0)) {
+      if (this.#state !== 'open') return;
+      this.#handle(message);
+    }
+  }
+
+  #handle(message: YMessage): void {
+    const room = this.#room;
+    if (room === undefined) return;
+    let replies: Uint8Array[];
+    try {
+      replies = room.receive(this.#member, message);
+    } catch (err) {
+      if (err instanceof ProtocolError) {
+        this.close(CloseCode.MalformedFrame, err.message);
+      } else {
+        this.#ctx.log('session.error', { doc: this.docName, error: errorMessage(err) });
+        this.close(CloseCode.InternalError, 'internal relay error');
+      }
+      return;
+    }
+    for (const reply of replies) this.#send(reply);
+  }
+
+  #send(frame: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    try {
+      this.#conn.send(frame);
+    } catch (err) {
+      this.#ctx.log('session.send_failed', { error: errorMessage(err) });
+    }
+  }
+}

@@ -1,0 +1,8 @@
+/**
+ * The relay core: content-agnostic rooms shared by Lattice multiplexed sockets
+ * and plain y-websocket sockets, with group-committed storage and acks.
+ */
+
+export { docNameProblem } from './docNames.ts';
+export { RelayCore, type RelayCoreOptions } from './RelayCore.ts';
+export type { RelayLog } from './Room.ts';

@@ -1,0 +1,12 @@
+import type { RelayLog, Room, RoomMember } from './Room.ts';
+
+/** What a connection session needs from the relay core that accepted it. */
+export interface SessionContext {
+  readonly relayId: string;
+  readonly handshakeTimeoutMs: number;
+  readonly log: RelayLog;
+  /** Loads the doc's room if needed and adds `member`; rejects when the doc cannot be loaded. */
+  join(docName: string, member: RoomMember): Promise<Room>;
+  /** The session has ended (socket closed or closed by the relay). */
+  ended(session: object): void;
+}

@@ -1,0 +1,3 @@
+/** Test harnesses for the relay core. */
+
+export { type RecordedClose, RecordingConnection } from './RecordingConnection.ts';

@@ -1,0 +1,61 @@
+import type { ReplicaOptions } from '../Replica.ts';
+import { Replica } from '../Replica.ts';
+import { RelayCore, type RelayCoreOptions } from '../relay/RelayCore.ts';
+import { MemoryStorage } from '../storage/MemoryStorage.ts';
+import type { DeliverySchedule, FrameDirection } from '../transport/MemoryTransport.ts';
+import { MemoryNetwork } from './MemoryNetwork.ts';
+
+/** URL under which a `ReplicaWorld`'s relay is reachable on its network. */
+export const WORLD_RELAY_URL = 'memory://relay/sync';
+
+/**
+ * One in-memory relay (`RelayCore` over `MemoryStorage`) on a `MemoryNetwork`,
+ * and replicas connected to it with test-friendly timings. `close()` tears
+ * everything down.
+ */
+export class ReplicaWorld {
+  readonly relayStorage = new MemoryStorage();
+  readonly relay: RelayCore;
+  readonly network: MemoryNetwork;
+  readonly replicas: Replica[] = [];
+  /** Errors reported by replicas made here without their own `onError` (timeouts, bad frames). */
+  readonly errors: Error[] = [];
+
+  constructor(
+    options: {
+      relay?: Omit<RelayCoreOptions, 'storage'>;
+      /** Delivery schedule of the network (see `MemoryTransport`). */
+      schedule?: DeliverySchedule;
+      /** Sees every frame on the network. */
+      observe?: (frame: Uint8Array, direction: FrameDirection) => void;
+    } = {},
+  ) {
+    const { relay, ...network } = options;
+    this.relay = new RelayCore({ ...relay, storage: this.relayStorage });
+    this.network = new MemoryNetwork(
+      { [WORLD_RELAY_URL]: (conn) => this.relay.acceptMultiplexed(conn) },
+      network,
+    );
+  }
+
+  /** A replica on this world's network (fresh `MemoryStorage` unless given). */
+  replica(options: Partial<ReplicaOptions> = {}): Replica {
+    const replica = new Replica({
+      storage: new MemoryStorage(),
+      relays: [WORLD_RELAY_URL],
+      transportFactory: this.network.factory,
+      heartbeatIntervalMs: 50,
+      heartbeatTimeoutMs: 300,
+      backoff: { baseMs: 5, maxMs: 50 },
+      onError: (error) => this.errors.push(error),
+      ...options,
+    });
+    this.replicas.push(replica);
+    return replica;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.replicas.map((r) => r.destroy()));
+    await this.relay.close();
+  }
+}

@@ -1,0 +1,135 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { StorageAdapter } from '../ports.ts';
+
+const bytes = (...values: number[]) => new Uint8Array(values);
+
+/**
+ * The `StorageAdapter` contract: every adapter runs this suite. `makeAdapter`
+ * must return a fresh, empty adapter each time it is called.
+ */
+export function storageContract(name: string, makeAdapter: () => Promise<StorageAdapter>): void {
+  describe(`StorageAdapter contract: ${name}`, () => {
+    let storage: StorageAdapter;
+    let closed = false;
+
+    beforeEach(async () => {
+      storage = await makeAdapter();
+      closed = false;
+    });
+    afterEach(async () => {
+      if (!closed) await storage.close();
+    });
+
+    it('loads an unknown doc as empty', async () => {
+      const stored = await storage.load('nope');
+      expect(stored.updates).toEqual([]);
+      expect(await storage.list('')).toEqual([]);
+    });
+
+    it('returns appended updates in append order, across calls', async () => {
+      await storage.append('d', [bytes(1), bytes(2)]);
+      await storage.append('d', [bytes(3)]);
+      await storage.append('other', [bytes(9)]);
+      const stored = await storage.load('d');
+      expect(stored.updates).toEqual([bytes(1), bytes(2), bytes(3)]);
+      expect((await storage.load('other')).updates).toEqual([bytes(9)]);
+    });
+
+    it('keeps what was stored when the caller reuses its buffer', async () => {
+      const buffer = bytes(1, 2, 3);
+      await storage.append('d', [buffer]);
+      buffer[0] = 42;
+      expect((await storage.load('d')).updates).toEqual([bytes(1, 2, 3)]);
+    });
+
+    it('serializes concurrent appends without losing any', async () => {
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) => storage.append('d', [bytes(i), bytes(100 + i)])),
+      );
+      const { updates } = await storage.load('d');
+      expect(updates).toHaveLength(40);
+      // Atomic per call: the two updates of one append stay adjacent.
+      for (let i = 0; i < 40; i += 2) {
+        expect(updates[i + 1]?.[0]).toBe((updates[i]?.[0] ?? -1) + 100);
+      }
+    });
+
+    it('rejects bad input without storing anything', async () => {
+      await expect(
+        storage.append('d', [bytes(1), 'nope' as unknown as Uint8Array]),
+      ).rejects.toThrow();
+      await expect(storage.append('', [bytes(1)])).rejects.toThrow();
+      await expect(storage.setMeta('k', 'v' as unknown as Uint8Array)).rejects.toThrow();
+      expect((await storage.load('d')).updates).toEqual([]);
+      expect(await storage.getMeta('k')).toBeUndefined();
+    });
+
+    it('compacts up to the cursor and keeps later appends after the snapshot', async () => {
+      await storage.append('d', [bytes(1), bytes(2)]);
+      const { cursor } = await storage.load('d');
+      await storage.append('d', [bytes(3)]);
+      await storage.compact('d', bytes(12), cursor);
+      expect((await storage.load('d')).updates).toEqual([bytes(12), bytes(3)]);
+      // A second round compacts the snapshot together with what followed it.
+      await storage.append('d', [bytes(4)]);
+      const again = await storage.load('d');
+      await storage.compact('d', bytes(1234), again.cursor);
+      await storage.append('d', [bytes(5)]);
+      expect((await storage.load('d')).updates).toEqual([bytes(1234), bytes(5)]);
+    });
+
+    it('compacts one doc without touching another', async () => {
+      await storage.append('a', [bytes(1), bytes(2)]);
+      await storage.append('b', [bytes(7)]);
+      const { cursor } = await storage.load('a');
+      await storage.compact('a', bytes(12), cursor);
+      expect((await storage.load('b')).updates).toEqual([bytes(7)]);
+      expect((await storage.load('a')).updates).toEqual([bytes(12)]);
+    });
+
+    it('lists stored docs by prefix, sorted', async () => {
+      for (const doc of ['w1/b', 'w2', 'w1', 'w1/a', 'w10/x', 'v']) {
+        await storage.append(doc, [bytes(1), bytes(2)]);
+      }
+      expect(await storage.list('w1')).toEqual(['w1', 'w1/a', 'w1/b', 'w10/x']);
+      expect(await storage.list('w1/')).toEqual(['w1/a', 'w1/b']);
+      expect(await storage.list('')).toEqual(['v', 'w1', 'w1/a', 'w1/b', 'w10/x', 'w2']);
+      expect(await storage.list('zz')).toEqual([]);
+    });
+
+    it('deletes a doc and all its updates', async () => {
+      await storage.append('a', [bytes(1), bytes(2)]);
+      await storage.append('a/b', [bytes(3)]);
+      await storage.delete('a');
+      expect((await storage.load('a')).updates).toEqual([]);
+      expect(await storage.list('')).toEqual(['a/b']);
+      await storage.delete('never-stored');
+      // A deleted doc starts a fresh log.
+      await storage.append('a', [bytes(4)]);
+      expect((await storage.load('a')).updates).toEqual([bytes(4)]);
+    });
+
+    it('sets, gets and removes meta values', async () => {
+      expect(await storage.getMeta('k')).toBeUndefined();
+      await storage.setMeta('k', bytes(1, 2));
+      await storage.setMeta('k2', bytes(3));
+      expect(await storage.getMeta('k')).toEqual(bytes(1, 2));
+      await storage.setMeta('k', bytes(5));
+      expect(await storage.getMeta('k')).toEqual(bytes(5));
+      await storage.setMeta('k', undefined);
+      expect(await storage.getMeta('k')).toBeUndefined();
+      expect(await storage.getMeta('k2')).toEqual(bytes(3));
+      // Meta is separate from the docs.
+      expect(await storage.list('')).toEqual([]);
+    });
+
+    it('rejects calls after close', async () => {
+      await storage.append('d', [bytes(1)]);
+      await storage.close();
+      closed = true;
+      await expect(storage.load('d')).rejects.toThrow();
+      await expect(storage.append('d', [bytes(2)])).rejects.toThrow();
+      await expect(storage.getMeta('k')).rejects.toThrow();
+    });
+  });
+}

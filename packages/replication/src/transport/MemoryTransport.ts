@@ -1,0 +1,174 @@
+import type {
+  ConnectionHandler,
+  RelayConnection,
+  Transport,
+  TransportCloseEvent,
+  TransportState,
+} from '../ports.ts';
+
+/** Accepts one connection on the relay side, e.g. `(conn) => core.acceptMultiplexed(conn)`. */
+export type Acceptor = (conn: RelayConnection) => ConnectionHandler;
+
+/** Direction of a frame: `up` is front end → relay, `down` relay → front end. */
+export type FrameDirection = 'up' | 'down';
+
+/**
+ * Decides when a frame is delivered: call `deliver` once (later, to delay or
+ * reorder) or never (to drop). The default delivers on the next macrotask,
+ * in order, like a socket.
+ */
+export type DeliverySchedule = (
+  deliver: () => void,
+  frame: Uint8Array,
+  direction: FrameDirection,
+) => void;
+
+/** Close code of a connection lost without a close frame (as browsers report it). */
+export const ABNORMAL_CLOSURE = 1006;
+
+export interface MemoryTransportOptions {
+  schedule?: DeliverySchedule;
+  /** Observes every frame handed to the link (before scheduling), e.g. to count frames. */
+  onFrame?: (frame: Uint8Array, direction: FrameDirection) => void;
+}
+
+const nextTask: DeliverySchedule = (deliver) => {
+  setTimeout(deliver, 0);
+};
+
+/**
+ * An in-memory `Transport` to a relay-side acceptor: the front end's view of a
+ * socket, for tests and the network simulation. `acceptor === null` stands
+ * for an unreachable relay (the connection fails). `silence()` and `sever()`
+ * model a half-open link and a dropped one.
+ */
+export class MemoryTransport implements Transport {
+  onOpen: (() => void) | null = null;
+  onMessage: ((frame: Uint8Array) => void) | null = null;
+  onClose: ((event: TransportCloseEvent) => void) | null = null;
+
+  #acceptor: Acceptor | null;
+  #schedule: DeliverySchedule;
+  #onFrame: MemoryTransportOptions['onFrame'];
+  #state: TransportState = 'idle';
+  #handler: ConnectionHandler | null = null;
+  #serverOpen = false;
+  #silent = false;
+  #buffered = 0;
+
+  constructor(acceptor: Acceptor | null, options: MemoryTransportOptions = {}) {
+    this.#acceptor = acceptor;
+    this.#schedule = options.schedule ?? nextTask;
+    this.#onFrame = options.onFrame;
+  }
+
+  get state(): TransportState {
+    return this.#state;
+  }
+
+  get bufferedAmount(): number {
+    return this.#buffered;
+  }
+
+  /** True once `silence()` was called. */
+  get silent(): boolean {
+    return this.#silent;
+  }
+
+  connect(): void {
+    if (this.#state !== 'idle') throw new Error(`transport already used (state ${this.#state})`);
+    this.#state = 'connecting';
+    setTimeout(() => {
+      if (this.#state !== 'connecting') return;
+      const acceptor = this.#acceptor;
+      if (!acceptor || this.#silent) {
+        this.#clientClosed(ABNORMAL_CLOSURE, 'connection refused');
+        return;
+      }
+      this.#serverOpen = true;
+      this.#handler = acceptor(this.#relaySide());
+      this.#state = 'open';
+      this.onOpen?.();
+    }, 0);
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.#state !== 'open') return;
+    // The sender may reuse its buffer; a socket would have copied it too.
+    const copy = frame.slice();
+    this.#onFrame?.(copy, 'up');
+    this.#buffered += copy.length;
+    this.#schedule(
+      () => {
+        this.#buffered -= copy.length;
+        if (!this.#serverOpen || this.#silent) return;
+        this.#handler?.receive(copy);
+      },
+      copy,
+      'up',
+    );
+  }
+
+  close(code = 1000, reason = ''): void {
+    if (this.#state === 'closed') return;
+    const wasOpen = this.#serverOpen;
+    this.#clientClosed(code, reason);
+    if (wasOpen) this.#serverClosed();
+  }
+
+  /** The link goes quiet in both directions and nobody is told: a half-open socket. */
+  silence(): void {
+    this.#silent = true;
+  }
+
+  /** The link drops as on a network failure: both ends learn it closed (code 1006). */
+  sever(reason = 'connection lost'): void {
+    // A link still connecting fails like an unreachable relay.
+    this.#acceptor = null;
+    if (this.#state !== 'open') return;
+    this.#serverClosed();
+    setTimeout(() => this.#clientClosed(ABNORMAL_CLOSURE, reason), 0);
+  }
+
+  #relaySide(): RelayConnection {
+    const link = this;
+    return {
+      send(frame: Uint8Array): void {
+        if (!link.#serverOpen) return;
+        const copy = frame.slice();
+        link.#onFrame?.(copy, 'down');
+        link.#schedule(
+          () => {
+            if (link.#state !== 'open' || link.#silent) return;
+            link.onMessage?.(copy);
+          },
+          copy,
+          'down',
+        );
+      },
+      close(code: number, reason: string): void {
+        if (!link.#serverOpen) return;
+        link.#serverClosed();
+        if (link.#silent) return;
+        setTimeout(() => link.#clientClosed(code, reason), 0);
+      },
+      get bufferedAmount(): number {
+        return 0;
+      },
+    };
+  }
+
+  #serverClosed(): void {
+    if (!this.#serverOpen) return;
+    this.#serverOpen = false;
+    const handler = this.#handler;
+    // Like a socket's close event: after frames already in flight were handled.
+    setTimeout(() => handler?.closed(), 0);
+  }
+
+  #clientClosed(code: number, reason: string): void {
+    if (this.#state === 'closed') return;
+    this.#state = 'closed';
+    this.onClose?.({ code, reason });
+  }
+}
