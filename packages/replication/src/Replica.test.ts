@@ -239,6 +239,10 @@ describe('Replica with a relay', () => {
     expect(a.status.state).toBe('connecting');
     await eventually(() => states.includes('offline'), 'offline after a refused connection');
 
+    const docStates: string[] = [];
+    a.onDocStatus((name, s) => {
+      if (name === 'w/status') docStates.push(`${s.state}${s.pendingLocal ? '+pending' : ''}`);
+    });
     w.network.setOnline(true);
     a.reconnect();
     await a.whenSynced();
@@ -255,6 +259,7 @@ describe('Replica with a relay', () => {
     expect(rest[0]).toBe('connecting');
     expect(rest.at(-1)).toBe('synced');
     expect(rest).toContain('syncing');
+    expect(docStates).toEqual(['syncing', 'synced', 'syncing+pending', 'synced']);
 
     const local = new Replica({ storage: new MemoryStorage(), relays: [] });
     extras.push(local);
@@ -355,7 +360,8 @@ describe('Replica with a relay', () => {
     const sizes: number[] = [];
     const w = world({
       observe: (frame, direction) => {
-        if (direction === 'up' && decodeFrame(frame).type === FrameType.Docs) sizes.push(frame.length);
+        if (direction === 'up' && decodeFrame(frame).type === FrameType.Docs)
+          sizes.push(frame.length);
       },
     });
     w.network.setOnline(false);

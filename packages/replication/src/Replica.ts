@@ -131,6 +131,9 @@ export class Replica implements DocSource {
   #awaitingInitial = new Set<string>();
   #changeListeners = new Set<(docName: string) => void>();
   #statusListeners = new Set<(status: SyncStatus) => void>();
+  #docStatusListeners = new Set<(docName: string, status: SyncStatus) => void>();
+  /** Last status told to doc-status listeners, by doc name. */
+  #docStatusSeen = new Map<string, string>();
   #syncedWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #lastEmitted = '';
   #notifyQueued = false;
@@ -229,13 +232,13 @@ export class Replica implements DocSource {
     this.#checkAlive();
     checkDocName(docName);
     const entry = this.#entry(docName);
+    if (entry.live) {
+      this.#disposeLive(entry.live);
+      entry.live = null;
+    }
     entry.forgotten = true;
     entry.tracked = false;
     entry.refs = 0;
-    if (entry.live) {
-      this.#disposeLive(entry, entry.live);
-      entry.live = null;
-    }
     this.#setClean(entry);
     entry.markerQueued = false;
     this.#sync(entry);
@@ -290,6 +293,18 @@ export class Replica implements DocSource {
     return () => this.#statusListeners.delete(listener);
   }
 
+  /**
+   * Called with a doc's new status whenever it changes (coalesced per
+   * microtask). Costs a pass over known docs per change while anyone listens.
+   */
+  onDocStatus(listener: (docName: string, status: SyncStatus) => void): () => void {
+    this.#docStatusListeners.add(listener);
+    return () => {
+      this.#docStatusListeners.delete(listener);
+      if (this.#docStatusListeners.size === 0) this.#docStatusSeen.clear();
+    };
+  }
+
   /** Status of one doc; a doc neither open, tracked nor pending reports `offline`. */
   docStatus(docName: string): SyncStatus {
     const entry = this.#entries.get(docName);
@@ -316,7 +331,10 @@ export class Replica implements DocSource {
     return { synced: 0, total };
   }
 
-  /** Resolves once connected, every doc's initial exchange is done and nothing is pending. */
+  /**
+   * Resolves once connected, every doc's initial exchange is done and nothing
+   * is pending (never, without relays); rejects if the replica is destroyed.
+   */
   whenSynced(): Promise<void> {
     if (this.#destroyed) return Promise.reject(new Error('replica destroyed'));
     if (this.#workspaceState() === 'synced') return Promise.resolve();
@@ -333,7 +351,7 @@ export class Replica implements DocSource {
     if (this.#destroyed) return;
     for (const entry of this.#entries.values()) {
       if (entry.live) {
-        this.#disposeLive(entry, entry.live);
+        this.#disposeLive(entry.live);
         entry.live = null;
       }
     }
@@ -622,14 +640,14 @@ export class Replica implements DocSource {
     if (entry.live !== live) return;
     entry.refs--;
     if (entry.refs > 0) return;
-    this.#disposeLive(entry, live);
+    this.#disposeLive(live);
     entry.live = null;
     if (!this.#destroyed) this.#sync(entry);
   }
 
-  #disposeLive(entry: DocEntry, live: LiveDoc): void {
+  #disposeLive(live: LiveDoc): void {
     // Tell the relay and other tabs that this client left (sent via the awareness handler).
-    if (!entry.forgotten) removeAwarenessStates(live.awareness, [live.doc.clientID], 'release');
+    removeAwarenessStates(live.awareness, [live.doc.clientID], 'release');
     live.dispose();
   }
 
@@ -870,13 +888,7 @@ export class Replica implements DocSource {
   // ---- notifications ----
 
   #emitChanged(docName: string): void {
-    for (const listener of this.#changeListeners) {
-      try {
-        listener(docName);
-      } catch (err) {
-        this.#onError(asError(err));
-      }
-    }
+    for (const listener of this.#changeListeners) this.#call(() => listener(docName));
   }
 
   #workspaceState(): SyncState {
@@ -902,16 +914,32 @@ export class Replica implements DocSource {
       }
       const progress = this.progress;
       const key = `${status.state}|${status.pendingLocal}|${progress.synced}/${progress.total}`;
-      if (key === this.#lastEmitted) return;
-      this.#lastEmitted = key;
-      for (const listener of this.#statusListeners) {
-        try {
-          listener(status);
-        } catch (err) {
-          this.#onError(asError(err));
-        }
+      if (key !== this.#lastEmitted) {
+        this.#lastEmitted = key;
+        for (const listener of this.#statusListeners) this.#call(() => listener(status));
       }
+      if (this.#docStatusListeners.size > 0) this.#emitDocStatuses();
     });
+  }
+
+  #emitDocStatuses(): void {
+    const names = new Set([...this.#entries.keys(), ...this.#docStatusSeen.keys()]);
+    for (const name of names) {
+      const status = this.docStatus(name);
+      const key = `${status.state}|${status.pendingLocal}`;
+      if (this.#docStatusSeen.get(name) === key) continue;
+      if (!this.#docStatusSeen.has(name) && key === 'offline|false') continue;
+      this.#docStatusSeen.set(name, key);
+      for (const listener of this.#docStatusListeners) this.#call(() => listener(name, status));
+    }
+  }
+
+  #call(listener: () => void): void {
+    try {
+      listener();
+    } catch (err) {
+      this.#onError(asError(err));
+    }
   }
 
   #checkAlive(): void {

@@ -10,5 +10,4 @@ export { Replica, type ReplicaOptions } from './Replica.ts';
 export * from './relay/index.ts';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.ts';
 export { MemoryStorage } from './storage/MemoryStorage.ts';
-export { BroadcastChannelLink } from './transport/BroadcastChannelLink.ts';
 export { WebSocketTransport } from './transport/WebSocketTransport.ts';

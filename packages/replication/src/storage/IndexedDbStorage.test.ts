@@ -1,5 +1,7 @@
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { Replica } from '../Replica.ts';
 import { storageContract } from '../testing/storageContract.ts';
 import { IndexedDbStorage } from './IndexedDbStorage.ts';
 
@@ -34,5 +36,26 @@ describe('IndexedDbStorage', () => {
     await expect(
       IndexedDbStorage.open('lattice:x', null as unknown as IDBFactory, IDBKeyRange),
     ).rejects.toThrow(/not available/);
+  });
+
+  it('backs a Replica across a reload: content and pending state survive', async () => {
+    const factory = new IDBFactory();
+    const storage = await IndexedDbStorage.open('lattice:w', factory, IDBKeyRange);
+    const first = new Replica({ storage, relays: [] });
+    const handle = await first.open('w/n');
+    handle.doc.getText('body').insert(0, 'kept');
+    await first.destroy();
+    await storage.close();
+
+    const reopened = await IndexedDbStorage.open('lattice:w', factory, IDBKeyRange);
+    const second = new Replica({ storage: reopened, relays: [] });
+    const again = await second.open('w/n');
+    expect(again.doc.getText('body').toString()).toBe('kept');
+    expect(second.status.pendingLocal).toBe(true);
+    const doc = new Y.Doc();
+    Y.applyUpdate(doc, await second.readStored('w/n'));
+    expect(doc.getText('body').toString()).toBe('kept');
+    await second.destroy();
+    await reopened.close();
   });
 });

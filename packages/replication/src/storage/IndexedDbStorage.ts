@@ -46,7 +46,13 @@ export class IndexedDbStorage implements StorageAdapter {
       return Promise.reject(new TypeError('database name must be a non-empty string'));
     }
     if (!factory) return Promise.reject(new Error('IndexedDB is not available here'));
-    if (!keyRange) return Promise.reject(new Error('IDBKeyRange is not available here'));
+    if (!keyRange) {
+      return Promise.reject(
+        new Error(
+          'IDBKeyRange is not available here; pass the one matching `factory` (fake-indexeddb exports it)',
+        ),
+      );
+    }
     return new Promise((resolve, reject) => {
       const request = factory.open(dbName, DB_VERSION);
       request.onupgradeneeded = () => {

@@ -55,6 +55,7 @@ export class MemoryTransport implements Transport {
   #serverOpen = false;
   #silent = false;
   #buffered = 0;
+  #bufferedDown = 0;
 
   constructor(acceptor: Acceptor | null, options: MemoryTransportOptions = {}) {
     this.#acceptor = acceptor;
@@ -113,7 +114,8 @@ export class MemoryTransport implements Transport {
     if (this.#state === 'closed') return;
     const wasOpen = this.#serverOpen;
     this.#clientClosed(code, reason);
-    if (wasOpen) this.#serverClosed();
+    // Over a half-open link the close frame is lost too: the relay finds out on its own.
+    if (wasOpen && !this.#silent) this.#serverClosed();
   }
 
   /** The link goes quiet in both directions and nobody is told: a half-open socket. */
@@ -137,8 +139,10 @@ export class MemoryTransport implements Transport {
         if (!link.#serverOpen) return;
         const copy = frame.slice();
         link.#onFrame?.(copy, 'down');
+        link.#bufferedDown += copy.length;
         link.#schedule(
           () => {
+            link.#bufferedDown -= copy.length;
             if (link.#state !== 'open' || link.#silent) return;
             link.onMessage?.(copy);
           },
@@ -153,7 +157,7 @@ export class MemoryTransport implements Transport {
         setTimeout(() => link.#clientClosed(code, reason), 0);
       },
       get bufferedAmount(): number {
-        return 0;
+        return link.#bufferedDown;
       },
     };
   }
