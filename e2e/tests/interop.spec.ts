@@ -39,9 +39,14 @@ test('a stock y-websocket provider and the browser edit the same note', async ({
     await expect.poll(() => editorText(page)).toContain('hello from the browser and from node');
     expect(await bodyOf(page, id)).toBe('hello from the browser and from node');
 
-    // Awareness crosses the two kinds of connection too.
-    provider.awareness.setLocalStateField('user', { name: 'node-bot', color: '#ff0000' });
+    // Awareness crosses the two kinds of connection too: the browser draws the
+    // Node peer's caret labelled with its name.
     await openNoteByTitle(page, 'Interop');
+    const at = Y.relativePositionToJSON(Y.createRelativePositionFromTypeIndex(body, 5));
+    provider.awareness.setLocalState({
+      user: { name: 'node-bot', color: '#ff0000', colorLight: '#ff000033' },
+      cursor: { anchor: at, head: at },
+    });
     await expect
       .poll(() =>
         page.evaluate(() => document.querySelector('[data-testid=editor]')?.textContent ?? ''),
