@@ -4,9 +4,9 @@
 // Every step runs even if an earlier one failed (except e2e, which needs the
 // build and a browser); the last line is `N passed, N failed` over all suites.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -33,8 +33,8 @@ function check(label, cmd, args) {
   return ok;
 }
 
-check('typecheck', 'pnpm', ['-s', 'typecheck']);
-check('lint', 'pnpm', ['-s', 'exec', 'biome', 'check', '.']);
+check('typecheck', 'pnpm', ['typecheck']);
+check('lint', 'pnpm', ['exec', 'biome', 'check', '.']);
 
 // Vitest: unit, property and simulation tests.
 const vitestJson = join(out, 'vitest.json');
@@ -52,7 +52,9 @@ if (existsSync(vitestJson)) {
   passed += r.numPassedTests;
   failed += r.numFailedTests;
   // A suite that fails to load counts as a failure even with no failed test.
-  const brokenFiles = r.testResults.filter((f) => f.status === 'failed' && f.assertionResults.length === 0).length;
+  const brokenFiles = r.testResults.filter(
+    (f) => f.status === 'failed' && f.assertionResults.length === 0,
+  ).length;
   failed += brokenFiles;
   lines.push(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed`);
 } else {
@@ -62,7 +64,7 @@ if (existsSync(vitestJson)) {
 if (!vitestOk && failed === 0) failed++;
 
 if (!skipE2e) {
-  const built = check('build web app', 'pnpm', ['-s', 'build']);
+  const built = check('build web app', 'pnpm', ['build']);
   const chromium = spawnSync('node', [join(root, 'scripts/ensure-chromium.mjs')], {
     cwd: root,
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -77,15 +79,22 @@ if (!skipE2e) {
     lines.push('e2e: skipped because the build failed');
   } else {
     const pwJson = join(out, 'playwright.json');
-    run('e2e (playwright)', 'pnpm', ['-s', '--filter', '@lattice/e2e', 'exec', 'playwright', 'test', '--reporter=list,json'], {
-      CHROMIUM_PATH: chromium.stdout.trim(),
-      PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
-    });
+    run(
+      'e2e (playwright)',
+      'pnpm',
+      ['--filter', '@lattice/e2e', 'exec', 'playwright', 'test', '--reporter=list,json'],
+      {
+        CHROMIUM_PATH: chromium.stdout.trim(),
+        PLAYWRIGHT_JSON_OUTPUT_NAME: pwJson,
+      },
+    );
     if (existsSync(pwJson)) {
       const s = JSON.parse(readFileSync(pwJson, 'utf8')).stats;
       passed += s.expected + s.flaky;
       failed += s.unexpected;
-      lines.push(`e2e: ${s.expected} passed, ${s.flaky} flaky, ${s.unexpected} failed, ${s.skipped} skipped`);
+      lines.push(
+        `e2e: ${s.expected} passed, ${s.flaky} flaky, ${s.unexpected} failed, ${s.skipped} skipped`,
+      );
       if (s.expected + s.unexpected + s.flaky === 0) {
         failed++;
         lines.push('e2e: ran no test');

@@ -69,8 +69,18 @@ export async function openNoteByTitle(page: Page, title: string): Promise<void> 
   await expect(page.getByTestId('note-title')).toHaveValue(title);
 }
 
+/** The editor's document text, without remote carets, their name labels or widget buffers. */
 export async function editorText(page: Page): Promise<string> {
-  return page.locator('[data-testid=editor] .cm-content').innerText();
+  return page.evaluate(() => {
+    const lines = document.querySelectorAll('[data-testid=editor] .cm-content .cm-line');
+    return Array.from(lines, (line) => {
+      const copy = line.cloneNode(true) as Element;
+      for (const widget of copy.querySelectorAll('.cm-ySelectionCaret, .cm-widgetBuffer')) {
+        widget.remove();
+      }
+      return (copy.textContent ?? '').replaceAll('\u2060', '');
+    }).join('\n');
+  });
 }
 
 export async function noteIds(page: Page, trashed = false): Promise<string[]> {

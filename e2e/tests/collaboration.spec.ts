@@ -46,7 +46,10 @@ test('a note created on one device appears on the other; simultaneous typing con
   await deviceB.close();
 });
 
-test('offline device keeps writing and both converge when it returns', async ({ browser, relay }) => {
+test('offline device keeps writing and both converge when it returns', async ({
+  browser,
+  relay,
+}) => {
   const deviceA = await browser.newContext();
   const deviceB = await browser.newContext();
   const a = await openApp(deviceA, relay.url);

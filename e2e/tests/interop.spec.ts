@@ -1,7 +1,7 @@
+import { CloseCode } from '@lattice/replication';
 import WebSocket from 'ws';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { CloseCode } from '@lattice/replication';
 import {
   bodyOf,
   createNote,

@@ -70,7 +70,9 @@ test('every note is on a device that never opened it, readable offline', async (
   const b = await openApp(deviceB, a.url().replace(/(\/w\/[^/]+).*/, '$1'));
   await expectSynced(b, 30_000);
   await b.evaluate(() =>
-    (window as unknown as { __lattice: { replica: { whenSynced(): Promise<void> } } }).__lattice.replica.whenSynced(),
+    (
+      window as unknown as { __lattice: { replica: { whenSynced(): Promise<void> } } }
+    ).__lattice.replica.whenSynced(),
   );
   await deviceB.setOffline(true);
   await expect(syncBadge(b)).toHaveAttribute('data-state', 'offline', { timeout: 10_000 });

@@ -1,7 +1,7 @@
 import { ReplicaWorld } from '@lattice/replication/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { NoteStore } from './NoteStore.ts';
 import { noteDocName } from './ids.ts';
+import { NoteStore } from './NoteStore.ts';
 
 // NoteStore over the real front end (`Replica`) and relay core, in memory.
 describe('NoteStore over Replica and RelayCore', () => {
