@@ -20,7 +20,7 @@ export type CliCommand =
       verbose: boolean;
     };
 
-export const USAGE = `Usage: pnpm relay -- [options]
+export const USAGE = `Usage: pnpm relay [options]
 
 Runs a Lattice relay: the web app, /healthz, and WebSocket sync on one port.
 

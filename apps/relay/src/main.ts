@@ -1,5 +1,5 @@
 /**
- * `lattice-relay` CLI (`pnpm relay -- [options]`): prints one line,
+ * `lattice-relay` CLI (`pnpm relay [options]`): prints one line,
  * `listening on http://HOST:PORT`, to stdout once ready; logs go to stderr as
  * JSON lines. SIGINT/SIGTERM close gracefully (exit 0).
  */

@@ -25,8 +25,13 @@ describe('tokenize', () => {
 });
 
 describe('snippet', () => {
+  it('leaves Markdown markup out of the list snippet', () => {
+    const text = '# Trip\n\n- [x] book **flights**\n- [ ] tram 28\n1. `code` > _quote_\n---\n';
+    expect(snippet(text)).toBe('Trip book flights tram 28 code quote');
+  });
+
   it('collapses whitespace and cuts at the length', () => {
-    expect(snippet('  # Title\n\n  some   text\there ')).toBe('# Title some text here');
+    expect(snippet('  # Title\n\n  some   text\there ')).toBe('Title some text here');
     expect(snippet('word '.repeat(100))).toHaveLength(120);
   });
 

@@ -23,6 +23,17 @@ export function countTokens(text: string): Map<string, number> {
   return counts;
 }
 
+// Markdown syntax that a list snippet should not show: headings, bullets,
+// quotes, rules, ordered-list numbers and task boxes.
+const MARKUP_ONLY = /^(?:[#>*+\-_=`~|]+|\d+[.)]|\[[ xX]?\]?|\])$/;
+const EMPHASIS_EDGES = /^[*_`~]+|[*_`~]+$/g;
+
+/** A whitespace-separated word without Markdown markup ('' when it is only markup). */
+function plainWord(word: string): string {
+  if (MARKUP_ONLY.test(word)) return '';
+  return word.replace(EMPHASIS_EDGES, '');
+}
+
 /**
  * About `length` characters of `text` starting at `from`, whitespace collapsed.
  * Scans only as far as needed, so a long note costs no more than a short one.
@@ -32,7 +43,9 @@ export function snippet(text: string, from = 0, length = SNIPPET_LENGTH): string
   const words = /\S+/g;
   words.lastIndex = from;
   for (let match = words.exec(text); match !== null; match = words.exec(text)) {
-    out = out.length === 0 ? match[0] : `${out} ${match[0]}`;
+    const word = plainWord(match[0]);
+    if (word.length === 0) continue;
+    out = out.length === 0 ? word : `${out} ${word}`;
     if (out.length >= length) return out.slice(0, length);
   }
   return out;
