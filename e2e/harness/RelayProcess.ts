@@ -3,12 +3,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const relayDir = resolve(here, '../../apps/relay');
 const relayMain = join(relayDir, 'src/main.ts');
-const tsxCli = createRequire(join(relayDir, 'package.json')).resolve('tsx/cli');
+const relayRequire = createRequire(join(relayDir, 'package.json'));
+// tsx's hooks loaded into one node process, as `tsx main.ts` would in its child: the
+// `tsx` CLI itself stays as a parent, and SIGKILL to it would orphan the real relay
+// (still holding its port and LevelDB lock) instead of crashing it.
+const tsxHooks = [
+  '--require',
+  relayRequire.resolve('tsx/preflight'),
+  '--import',
+  pathToFileURL(relayRequire.resolve('tsx')).href,
+];
 
 export interface RelayProcessOptions {
   /** Data directory; a fresh temp dir when omitted (removed by `dispose`). */
@@ -19,7 +28,7 @@ export interface RelayProcessOptions {
 }
 
 /**
- * A real relay process (`tsx apps/relay/src/main.ts`) on 127.0.0.1, as a
+ * A real relay process (`apps/relay/src/main.ts` in one node process with tsx's hooks) on 127.0.0.1, as a
  * person would run it. Knows its port from the `listening on` line.
  */
 export class RelayProcess {
@@ -61,7 +70,7 @@ export class RelayProcess {
     const child = spawn(
       process.execPath,
       [
-        tsxCli,
+        ...tsxHooks,
         relayMain,
         '--host',
         '127.0.0.1',

@@ -39,6 +39,103 @@ export async function expectSynced(page: Page, timeout = 20_000): Promise<void> 
   await expect(syncBadge(page)).toHaveAttribute('data-pending', 'false', { timeout });
 }
 
+/** One change of the badge, stamped with the page's `Date.now()`. */
+export interface BadgeSample {
+  t: number;
+  state: string;
+  pending: string;
+}
+
+interface RecordingWindow extends Window {
+  __badgeLog?: BadgeSample[];
+  /** Called after each new sample. */
+  __badgeWatchers?: Set<() => void>;
+}
+
+/**
+ * Starts recording every change of the badge's `data-state` / `data-pending`
+ * in the page (the badge element is replaced when it turns into a retry
+ * button, so the whole document is watched). Timestamps come from the page's
+ * clock, which is this machine's: compare them with `Date.now()` here.
+ */
+export async function recordBadge(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const w = window as RecordingWindow;
+    if (w.__badgeLog) return;
+    const log: BadgeSample[] = [];
+    const watchers = new Set<() => void>();
+    w.__badgeLog = log;
+    w.__badgeWatchers = watchers;
+    const sample = () => {
+      const badge = document.querySelector('[data-testid=sync-status]');
+      if (!badge) return;
+      const state = badge.getAttribute('data-state') ?? '';
+      const pending = badge.getAttribute('data-pending') ?? '';
+      const last = log[log.length - 1];
+      if (last?.state !== state || last.pending !== pending) {
+        log.push({ t: Date.now(), state, pending });
+        for (const watcher of watchers) watcher();
+      }
+    };
+    sample();
+    new MutationObserver(sample).observe(document.body, {
+      subtree: true,
+      childList: true,
+      attributes: true,
+      attributeFilter: ['data-state', 'data-pending'],
+    });
+  });
+}
+
+export async function badgeLog(page: Page): Promise<BadgeSample[]> {
+  return page.evaluate(() => [...((window as RecordingWindow).__badgeLog ?? [])]);
+}
+
+/**
+ * Resolves the moment the badge, after showing a pending change at or after
+ * `since` (page clock), says "saved on relay" (synced, nothing pending) —
+ * never on a stale "synced" from before the edit. Needs `recordBadge`.
+ */
+export async function waitSavedOnRelay(page: Page, since: number, timeout = 20_000): Promise<void> {
+  const outcome = await page.evaluate(
+    ({ from, ms }) =>
+      new Promise<string>((resolve) => {
+        const w = window as RecordingWindow;
+        const log = w.__badgeLog;
+        const watchers = w.__badgeWatchers;
+        if (!log || !watchers) {
+          resolve('recordBadge(page) was not called');
+          return;
+        }
+        const check = () => {
+          const edited = log.findIndex((e) => e.t >= from && e.pending === 'true');
+          const last = log[log.length - 1];
+          if (
+            edited >= 0 &&
+            log.length - 1 > edited &&
+            last?.state === 'synced' &&
+            last.pending === 'false'
+          ) {
+            done('saved');
+          }
+        };
+        const timer = setTimeout(
+          () => done(`not saved on relay within ${ms} ms: ${JSON.stringify(log.slice(-6))}`),
+          ms,
+        );
+        function done(result: string) {
+          clearTimeout(timer);
+          watchers?.delete(check);
+          resolve(result);
+        }
+        watchers.add(check);
+        check();
+      }),
+    { from: since, ms: timeout },
+  );
+  if (outcome !== 'saved') throw new Error(outcome);
+}
+
 /** Creates a note through the UI, types its title and body, returns its id. */
 export async function createNote(page: Page, title: string, body: string): Promise<string> {
   const before = await noteIds(page);
@@ -55,6 +152,17 @@ export async function createNote(page: Page, title: string, body: string): Promi
   await page.getByTestId('note-title').fill(title);
   await typeInEditor(page, body);
   return id;
+}
+
+/**
+ * Adds `text` at the end of the open note as one input (as a paste or an IME
+ * commit would), so a concurrent remote insert can never land inside it.
+ */
+export async function insertInEditor(page: Page, text: string): Promise<void> {
+  const editor = page.locator('[data-testid=editor] .cm-content');
+  await editor.click();
+  await page.keyboard.press('ControlOrMeta+End');
+  await page.keyboard.insertText(text);
 }
 
 export async function typeInEditor(page: Page, text: string, delay = 0): Promise<void> {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   CloseCode,
+  encodeAwarenessMessage,
   encodeDoc,
   encodeHeartbeat,
   encodeSyncStep1,
@@ -11,6 +12,7 @@ import {
 } from '@lattice/replication';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
 import { type RelayOptions, type RunningRelay, startRelay } from './index.ts';
@@ -304,15 +306,34 @@ describe('relay WebSocket sync', () => {
     await expect(httpGet(`${relay.url}/healthz`)).rejects.toThrow();
   });
 
-  it('drops a socket that stops answering WebSocket pings', async () => {
-    const relay = await start({ pingIntervalMs: 30 });
+  it('drops a socket that stops answering WebSocket pings, freeing its awareness', async () => {
+    const relay = await start({ pingIntervalMs: 40 });
+    // A plain y-websocket client that never answers pings (a dead peer behind a live TCP socket).
     const silent = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/ws/w1`, { autoPong: false });
-    const closed = new Promise<void>((resolve) => silent.on('close', () => resolve()));
+    await new Promise((resolve) => silent.once('open', resolve));
+    const closed = new Promise<number>((resolve) =>
+      silent.on('close', () => resolve(performance.now())),
+    );
+    const silentDoc = new Y.Doc();
+    const silentAwareness = new Awareness(silentDoc);
+    silentAwareness.setLocalState({ user: 'silent' });
+    silent.send(
+      encodeAwarenessMessage(encodeAwarenessUpdate(silentAwareness, [silentDoc.clientID])),
+    );
+    const sentAt = performance.now();
+    // A stock provider (its socket answers pings by itself) and a multiplexed client stay.
+    const watcher = provider(relay, 'w1', new Y.Doc());
+    await until(() => watcher.awareness.getStates().get(silentDoc.clientID)?.user === 'silent');
     const answering = muxClient(relay);
     await answering.hello();
-    await closed;
-    await new Promise((r) => setTimeout(r, 100));
+    const closedAt = await closed;
+    // Terminated after the first missed pong: within two ping periods (plus scheduling slack).
+    expect(closedAt - sentAt).toBeLessThan(2 * 40 + 200);
+    await until(() => !watcher.awareness.getStates().has(silentDoc.clientID));
+    await new Promise((r) => setTimeout(r, 150));
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
-    await until(() => relay.core.stats().connections === 1);
+    expect(watcher.wsconnected).toBe(true);
+    await until(() => relay.core.stats().connections === 2);
+    silentAwareness.destroy();
   });
 });

@@ -31,8 +31,16 @@ export interface RelayOptions {
   peers?: readonly string[];
   /** Structured event sink; silent when omitted. */
   log?: RelayLog;
-  /** WebSocket-level ping period; a socket that missed the previous pong is dropped (default 15 s). */
+  /**
+   * WebSocket-level ping period for every socket (plain y-websocket clients
+   * rely on it); a socket that did not answer the previous ping with a pong
+   * is terminated, freeing its awareness (default 15 s).
+   */
   pingIntervalMs?: number;
+  /** Lattice heartbeat probes to multiplexed sockets (default 5 s; see `RelayCoreOptions`). */
+  heartbeatIntervalMs?: number;
+  /** A multiplexed socket silent this long is closed with `HeartbeatTimeout` (default 15 s). */
+  heartbeatTimeoutMs?: number;
   /** Passed to `RelayCore`. */
   commitWindowMs?: number;
   idleUnloadMs?: number;
@@ -144,6 +152,12 @@ export class RelayServer implements RunningRelay {
   static async start(options: RelayOptions): Promise<RelayServer> {
     const log = options.log ?? (() => {});
     const host = options.host ?? '127.0.0.1';
+    const pingIntervalMs = options.pingIntervalMs ?? 15_000;
+    if (!(Number.isFinite(pingIntervalMs) && pingIntervalMs > 0)) {
+      throw new RangeError(
+        `pingIntervalMs must be a positive number, got ${options.pingIntervalMs}`,
+      );
+    }
     const port = options.port ?? 8080;
     try {
       await mkdir(options.dataDir, { recursive: true });
@@ -167,6 +181,8 @@ export class RelayServer implements RunningRelay {
         ...(options.handshakeTimeoutMs === undefined
           ? {}
           : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
+        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
       });
       const httpServer = createServer();
       server = httpServer;
@@ -188,7 +204,7 @@ export class RelayServer implements RunningRelay {
         log,
         host,
         port: bound,
-        pingIntervalMs: options.pingIntervalMs ?? 15_000,
+        pingIntervalMs,
       });
       if (options.peers !== undefined && options.peers.length > 0) {
         log('relay.peers_unused', {

@@ -18,6 +18,10 @@ export type CliCommand =
       webDir: string;
       peers: string[];
       verbose: boolean;
+      /** Only when given on the command line (the relay has defaults). */
+      pingIntervalMs?: number;
+      heartbeatIntervalMs?: number;
+      heartbeatTimeoutMs?: number;
     };
 
 export const USAGE = `Usage: pnpm relay [options]
@@ -31,6 +35,10 @@ Options:
   --peer <ws-url>     a peer relay (repeatable; gossip is not implemented yet)
   --auth off          access control; only "off" is supported for now
   --web-dir <dir>     built web app to serve (default apps/web/dist)
+  --ping-interval <ms>      WebSocket ping period; a socket that misses a pong is
+                            dropped (default 15000)
+  --heartbeat-interval <ms> Lattice heartbeat probes to /sync sockets (default 5000)
+  --heartbeat-timeout <ms>  drop a /sync socket silent this long (default 15000)
   --verbose           log every relay event to stderr as JSON lines
   -h, --help          show this help
 `;
@@ -52,6 +60,9 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     peer?: string[];
     auth?: string;
     'web-dir'?: string;
+    'ping-interval'?: string;
+    'heartbeat-interval'?: string;
+    'heartbeat-timeout'?: string;
     verbose?: boolean;
     help?: boolean;
   };
@@ -67,6 +78,9 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
         peer: { type: 'string', multiple: true },
         auth: { type: 'string' },
         'web-dir': { type: 'string' },
+        'ping-interval': { type: 'string' },
+        'heartbeat-interval': { type: 'string' },
+        'heartbeat-timeout': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -109,6 +123,12 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
   const webDir = values['web-dir'];
   if (webDir === '') throw new CliError('--web-dir must not be empty');
   const fromBase = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const pingIntervalMs = milliseconds('--ping-interval', values['ping-interval']);
+  const heartbeatIntervalMs = milliseconds('--heartbeat-interval', values['heartbeat-interval']);
+  const heartbeatTimeoutMs = milliseconds('--heartbeat-timeout', values['heartbeat-timeout']);
+  if ((heartbeatTimeoutMs ?? 15_000) <= (heartbeatIntervalMs ?? 5_000)) {
+    throw new CliError('--heartbeat-timeout must be longer than --heartbeat-interval');
+  }
 
   return {
     kind: 'run',
@@ -118,5 +138,16 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     webDir: webDir === undefined ? DEFAULT_WEB_DIR : fromBase(webDir),
     peers,
     verbose: values.verbose ?? false,
+    ...(pingIntervalMs === undefined ? {} : { pingIntervalMs }),
+    ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
+    ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
   };
+}
+
+function milliseconds(flag: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  if (!/^\d{1,9}$/.test(text) || Number(text) === 0) {
+    throw new CliError(`${flag} must be a positive whole number of milliseconds, got "${text}"`);
+  }
+  return Number(text);
 }

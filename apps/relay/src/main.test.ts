@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CloseCode, FrameType } from '@lattice/replication';
+import { CloseCode } from '@lattice/replication';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { startRelay } from './index.ts';
 import { MuxWsClient } from './testing/index.ts';
@@ -81,6 +81,8 @@ describe('lattice-relay CLI', { timeout: 30_000 }, () => {
       [['--peer', 'http://example.com'], /--peer must be a ws:\/\/ or wss:\/\/ URL/],
       [['--auth', 'token'], /token auth arrives with the security work/],
       [['--port'], /--port/],
+      [['--ping-interval', '0'], /--ping-interval must be a positive whole number/],
+      [['--heartbeat-interval', '20000'], /--heartbeat-timeout must be longer/],
     ];
     const runs = cases.map(([args, message]) => ({ r: run(args), message }));
     for (const { r, message } of runs) {
@@ -106,7 +108,12 @@ describe('lattice-relay CLI', { timeout: 30_000 }, () => {
     await client.hello();
     const doc = client.sync('w1/n1');
     doc.getText('body').insert(0, 'flushed on exit');
-    await client.waitFor(() => client.frames.find((f) => f.type === FrameType.Ack));
+    // Acked up to the update: it is durable before the relay is told to stop.
+    await client.waitFor(() =>
+      client.acked('w1/n1') >= 2 && client.acked('w1/n1') >= client.sent('w1/n1')
+        ? true
+        : undefined,
+    );
 
     r.child.kill('SIGTERM');
     expect((await client.closed).code).toBe(CloseCode.GoingAway);

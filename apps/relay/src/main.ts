@@ -42,6 +42,13 @@ async function main(): Promise<number> {
       webDir: command.webDir,
       peers: command.peers,
       log,
+      ...(command.pingIntervalMs === undefined ? {} : { pingIntervalMs: command.pingIntervalMs }),
+      ...(command.heartbeatIntervalMs === undefined
+        ? {}
+        : { heartbeatIntervalMs: command.heartbeatIntervalMs }),
+      ...(command.heartbeatTimeoutMs === undefined
+        ? {}
+        : { heartbeatTimeoutMs: command.heartbeatTimeoutMs }),
     });
   } catch (err) {
     process.stderr.write(`lattice-relay: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -5,8 +5,10 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { notifyLocalStorage } from './hooks/useLocalStorageKey.ts';
 import './styles.css';
+import { readSessionFragment } from './lib/sessionLink.ts';
 import { loadIdentity } from './workspace/identity.ts';
 import { relayUrls } from './workspace/relays.ts';
+import { parseRoute } from './workspace/routes.ts';
 import { WorkspaceController } from './workspace/WorkspaceController.ts';
 import { WorkspaceSession } from './workspace/WorkspaceSession.ts';
 import { rememberWorkspace, WORKSPACES_KEY } from './workspace/workspaces.ts';
@@ -21,11 +23,30 @@ try {
   warning = `${error instanceof Error ? error.message : String(error)} — working on this device only.`;
 }
 
+// A shared link may carry the session that made it (`#session=…`, see CopyLinkButton): it
+// belongs to the workspace in the link's path, and leaves the address bar at once so a
+// bookmark or a copied address does not keep it.
+const linked = readSessionFragment(window.location.hash);
+const startRoute = parseRoute(window.location.pathname);
+const linkSession =
+  linked.token !== null && startRoute.kind === 'workspace'
+    ? { workspaceId: startRoute.workspaceId, token: linked.token }
+    : null;
+if (linked.token !== null) {
+  const { pathname, search } = window.location;
+  window.history.replaceState(window.history.state, '', `${pathname}${search}${linked.rest}`);
+}
+
 // Make sure a name and colour exist before anything renders or joins awareness.
 loadIdentity(window.localStorage);
 
 const controller = new WorkspaceController<WorkspaceSession>({
-  open: (workspaceId) => WorkspaceSession.open(workspaceId, { relays }),
+  // Importing the same token again on a later open merges nothing new: harmless.
+  open: (workspaceId) =>
+    WorkspaceSession.open(workspaceId, {
+      relays,
+      sessionToken: linkSession?.workspaceId === workspaceId ? linkSession.token : undefined,
+    }),
   create: () => {
     const workspaceId = newId();
     // Recorded before seeding, so a workspace made here is never orphaned in IndexedDB.

@@ -3,6 +3,7 @@ import { toBase64 } from 'lib0/buffer';
 import { simpleDiffString } from 'lib0/diff';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { covers, decodeDeps, encodeDeps, mergeDeps, type StateMap, stateMapOf } from './deps.ts';
 import { assertIdSegment, newId, noteDocName } from './ids.ts';
 import { BODY_TEXT, EntryKey, NOTES_MAP, readEntry } from './indexEntry.ts';
 import { SearchIndex } from './SearchIndex.ts';
@@ -17,6 +18,12 @@ export interface NoteSummary {
   createdAt: number;
   updatedAt: number;
   trashedAt: number | null;
+  /**
+   * The note doc here does not yet hold what its index entry depends on
+   * (`deps`, written on create and rename): show "arriving", not the body
+   * (`snippet` is what arrived so far).
+   */
+  arriving: boolean;
 }
 
 /** A search result; its snippet shows where the query matched. */
@@ -33,6 +40,17 @@ export interface NoteHandle {
   /** The title, which lives in the index doc. */
   readonly title: Y.Text;
   readonly awareness: Awareness;
+  /**
+   * The note doc does not yet hold what its index entry depends on: show
+   * "arriving" instead of the body. Edits made meanwhile are kept; the rest
+   * merges in when it arrives.
+   */
+  readonly arriving: boolean;
+  /**
+   * Resolves once `arriving` is false; rejects when the note is closed
+   * (its last handle released), purged, or the store closed first.
+   */
+  whenArrived(): Promise<void>;
   release(): void;
 }
 
@@ -62,6 +80,8 @@ interface OpenNote {
   /** Snippet of the live body, recomputed lazily after changes. */
   snippet: string | null;
   onUpdate: (update: Uint8Array, origin: unknown, doc: Y.Doc, tr: Y.Transaction) => void;
+  /** `whenArrived` callers waiting for the rest of the note. */
+  arrivals: Set<{ resolve: () => void; reject: (error: Error) => void }>;
 }
 
 const byRecency = (a: NoteSummary, b: NoteSummary): number =>
@@ -168,9 +188,9 @@ export class NoteStore {
       // Start-up re-reads only notes that changed since the index was persisted
       // (or whose change had not been indexed yet), never every note.
       const body = this.#search.body(id);
-      if (body === undefined || body.updatedAt !== entry.updatedAt || pending.has(id)) {
-        this.#markDirty(id);
-      }
+      const stale = body === undefined || body.updatedAt !== entry.updatedAt || pending.has(id);
+      // A note still arriving when last read may have arrived since.
+      if (stale || this.#arriving(id)) this.#markDirty(id);
     }
     this.#notes.observeDeep(this.#onIndexChange);
     this.#unsubscribeSource = source.onDocChanged(this.#onDocChanged);
@@ -201,11 +221,14 @@ export class NoteStore {
     if (typeof title !== 'string') throw new TypeError('NoteStore.create: title must be a string');
     if (typeof body !== 'string') throw new TypeError('NoteStore.create: body must be a string');
     const id = newId();
+    // What the entry depends on: the body, so no replica shows the note without it.
+    let deps: StateMap = new Map();
     if (body.length > 0) {
       const handle = await this.#source.open(noteDocName(this.workspaceId, id));
       try {
         await handle.whenLoaded;
         handle.doc.getText(BODY_TEXT).insert(0, body);
+        deps = stateMapOf(handle.doc);
       } finally {
         handle.release();
       }
@@ -219,10 +242,12 @@ export class NoteStore {
       entry.set(EntryKey.createdAt, at);
       entry.set(EntryKey.updatedAt, at);
       entry.set(EntryKey.trashedAt, null);
+      entry.set(EntryKey.deps, encodeDeps(deps));
     }, this);
     // Shows the snippet at once; the version is unknown ('') until the queued re-read.
     if (body.length > 0) {
-      this.#search.setBody(id, { text: body, key: '', updatedAt: at });
+      const stateVector = encodeDeps(deps);
+      this.#search.setBody(id, { text: body, key: '', updatedAt: at, stateVector });
       this.#summaries.delete(id);
     }
     return id;
@@ -231,15 +256,21 @@ export class NoteStore {
   /** Sets a note's title with a minimal text edit, so that a concurrent rename merges into it. */
   rename(id: string, title: string): void {
     if (typeof title !== 'string') throw new TypeError('NoteStore.rename: title must be a string');
-    const { map, title: text } = this.#requireEntry(id, 'rename');
+    const { map, fields, title: text } = this.#requireEntry(id, 'rename');
     if (text === null) throw new Error(`NoteStore.rename: note ${id} has no title text`);
     const diff = simpleDiffString(text.toString(), title);
     if (diff.remove === 0 && diff.insert.length === 0) return;
     this.#pendingTouch.delete(id);
+    // The new title goes with the body as seen here (never less than before).
+    const known = this.#knownVector(id);
+    const deps = known === null ? null : mergeDeps(fields.deps ?? new Map(), known);
     this.indexDoc.transact(() => {
       if (diff.remove > 0) text.delete(diff.index, diff.remove);
       if (diff.insert.length > 0) text.insert(diff.index, diff.insert);
       map.set(EntryKey.updatedAt, this.#now());
+      if (deps !== null && !(fields.deps !== null && covers(fields.deps, deps))) {
+        map.set(EntryKey.deps, encodeDeps(deps));
+      }
     }, this);
   }
 
@@ -250,6 +281,7 @@ export class NoteStore {
     const note = await this.#acquire(id);
     const doc = note.handle.doc;
     let released = false;
+    const arriving = () => this.#arriving(id);
     return {
       id,
       docName: note.handle.docName,
@@ -257,6 +289,10 @@ export class NoteStore {
       body: doc.getText(BODY_TEXT),
       title,
       awareness: note.handle.awareness,
+      get arriving() {
+        return arriving();
+      },
+      whenArrived: () => this.#whenArrived(id, note),
       release: () => {
         if (released) return;
         released = true;
@@ -362,6 +398,7 @@ export class NoteStore {
     this.#unsubscribeSource();
     for (const [id, note] of this.#open) {
       note.handle.doc.off('update', note.onUpdate);
+      this.#endArrivals(note, 'the store was closed');
       note.handle.release();
       this.#open.delete(id);
     }
@@ -396,6 +433,7 @@ export class NoteStore {
       if (entry !== undefined && this.#search.setTitle(id, entry.title?.toString() ?? '')) {
         this.#schedulePersist();
       }
+      this.#checkArrivals(id);
     }
     this.#changed();
   };
@@ -438,6 +476,7 @@ export class NoteStore {
     const note = this.#open.get(id);
     if (note !== undefined) {
       note.handle.doc.off('update', note.onUpdate);
+      this.#endArrivals(note, 'the note was purged');
       note.handle.release();
       this.#open.delete(id);
     }
@@ -490,8 +529,10 @@ export class NoteStore {
         this.#summaries.delete(id);
         this.#markDirty(id);
         if (tr.local) this.#touch(id);
+        this.#checkArrivals(id);
         this.#changed();
       },
+      arrivals: new Set(),
     };
     handle.doc.on('update', note.onUpdate);
     this.#open.set(id, note);
@@ -509,8 +550,47 @@ export class NoteStore {
       this.#dirty.delete(id);
     }
     this.#summaries.delete(id);
+    this.#endArrivals(note, 'the note was released');
     note.handle.release();
     this.#open.delete(id);
+  }
+
+  // ---- arriving (causal consistency across docs) ----
+
+  /** How much of a note's doc this replica holds: the live doc, else as last read. */
+  #knownVector(id: string): StateMap | null {
+    const open = this.#open.get(id);
+    if (open !== undefined) return stateMapOf(open.handle.doc);
+    return decodeDeps(this.#search.body(id)?.stateVector);
+  }
+
+  /** The entry depends on note doc state this replica does not (knowingly) hold yet. */
+  #arriving(id: string): boolean {
+    const deps = readEntry(this.#notes.get(id))?.deps;
+    if (deps === null || deps === undefined || deps.size === 0) return false;
+    return !covers(this.#knownVector(id) ?? new Map(), deps);
+  }
+
+  #whenArrived(id: string, note: OpenNote): Promise<void> {
+    if (this.#open.get(id) !== note) {
+      return Promise.reject(new Error(`NoteStore.whenArrived: note ${id} is no longer open`));
+    }
+    if (!this.#arriving(id)) return Promise.resolve();
+    return new Promise((resolve, reject) => note.arrivals.add({ resolve, reject }));
+  }
+
+  #checkArrivals(id: string): void {
+    const note = this.#open.get(id);
+    if (note === undefined || note.arrivals.size === 0 || this.#arriving(id)) return;
+    const waiters = [...note.arrivals];
+    note.arrivals.clear();
+    for (const waiter of waiters) waiter.resolve();
+  }
+
+  #endArrivals(note: OpenNote, why: string): void {
+    const waiters = [...note.arrivals];
+    note.arrivals.clear();
+    for (const waiter of waiters) waiter.reject(new Error(`NoteStore.whenArrived: ${why}`));
   }
 
   #openBodyText(id: string): string | undefined {
@@ -565,6 +645,7 @@ export class NoteStore {
       createdAt: entry.createdAt,
       updatedAt: this.#pendingTouch.get(id) ?? entry.updatedAt,
       trashedAt: entry.trashedAt,
+      arriving: this.#arriving(id),
     });
     this.#summaries.set(id, summary);
     return summary;
@@ -673,18 +754,20 @@ export class NoteStore {
     }
   }
 
-  /** Indexes a note's body from `doc`; returns whether its text changed. */
+  /** Indexes a note's body from `doc`; returns whether its text or its arriving state changed. */
   #indexFromDoc(id: string, doc: Y.Doc): boolean {
     const entry = readEntry(this.#notes.get(id));
     if (this.#closed || entry === undefined) return false;
     const text = doc.getText(BODY_TEXT).toString();
+    const stateVector = Y.encodeStateVector(doc);
     // Any insertion advances the state vector and a deletion alone shortens the
     // text, so an unchanged key means unchanged text.
-    const key = `${toBase64(Y.encodeStateVector(doc))}:${text.length}`;
+    const key = `${toBase64(stateVector)}:${text.length}`;
     const updatedAt = this.#pendingTouch.get(id) ?? entry.updatedAt;
-    const changed = this.#search.setBody(id, { text, key, updatedAt });
+    const wasArriving = this.#arriving(id);
+    const changed = this.#search.setBody(id, { text, key, updatedAt, stateVector });
     this.#schedulePersist();
-    return changed;
+    return changed || wasArriving !== this.#arriving(id);
   }
 
   #schedulePersist(): void {

@@ -68,11 +68,14 @@ describe('SearchIndex', () => {
     index.setTitle('a', 'Alpha');
     index.setBody('a', body('first body', 'ka', 10));
     index.setTitle('b', 'Beta');
+    const seen = { ...body('seen', 'kc', 11), stateVector: new Uint8Array([1, 7, 3]) };
+    index.setBody('c', seen);
     const bytes = index.encode('w1', ['b', 'b']);
     const { index: copy, pending } = SearchIndex.decode(bytes, 'w1');
     expect(pending).toEqual(['b']);
-    expect(copy.ids().sort()).toEqual(['a', 'b']);
+    expect(copy.ids().sort()).toEqual(['a', 'b', 'c']);
     expect(copy.body('a')).toEqual(body('first body', 'ka', 10));
+    expect(copy.body('c')).toEqual(seen);
     expect(copy.body('b')).toBeUndefined();
     expect(copy.title('b')).toBe('Beta');
     expect(copy.search('first').map((m) => m.id)).toEqual(['a']);

@@ -6,7 +6,9 @@ import { countTokens, tokenize } from './text.ts';
 export const TITLE_WEIGHT = 4;
 
 /** Bumped whenever the persisted layout changes; older blobs are discarded and rebuilt. */
-const FORMAT_VERSION = 1;
+const FORMAT_VERSION = 2;
+
+const NO_VECTOR = new Uint8Array(0);
 
 /** What the index remembers about one note's body. */
 export interface IndexedBody {
@@ -19,6 +21,11 @@ export interface IndexedBody {
    * start-up means "re-read this note".
    */
   updatedAt: number;
+  /**
+   * Encoded state vector of the note doc the text was read from: how much of
+   * the note this replica had (decides whether the note is still arriving).
+   */
+  stateVector?: Uint8Array;
 }
 
 /** One note matching a query. */
@@ -168,6 +175,8 @@ export class SearchIndex {
         encoding.writeVarString(encoder, note.body.text);
         encoding.writeVarString(encoder, note.body.key);
         encoding.writeFloat64(encoder, note.body.updatedAt);
+        // Zero bytes for "unknown": an encoded state vector is never empty.
+        encoding.writeVarUint8Array(encoder, note.body.stateVector ?? NO_VECTOR);
       }
     }
     const pendingIds = [...new Set(pending)];
@@ -200,7 +209,13 @@ export class SearchIndex {
           const text = decoding.readVarString(decoder);
           const key = decoding.readVarString(decoder);
           const updatedAt = decoding.readFloat64(decoder);
-          index.setBody(id, { text, key, updatedAt });
+          const stateVector = decoding.readVarUint8Array(decoder).slice();
+          index.setBody(id, {
+            text,
+            key,
+            updatedAt,
+            ...(stateVector.length > 0 ? { stateVector } : {}),
+          });
         }
       }
       const pending: string[] = [];

@@ -1,4 +1,5 @@
 import * as Y from 'yjs';
+import { decodeDeps, type StateMap } from './deps.ts';
 
 /** Name of the index doc's map of notes (noteId → entry). */
 export const NOTES_MAP = 'notes';
@@ -6,9 +7,10 @@ export const NOTES_MAP = 'notes';
 export const BODY_TEXT = 'body';
 
 /**
- * Keys of an index entry (a `Y.Map`). `deps` is reserved for the note doc's
- * dependency vector (causal consistency across docs); readers must ignore
- * keys they do not know, so older replicas keep working once it is written.
+ * Keys of an index entry (a `Y.Map`). `deps` is the note doc's encoded state
+ * vector when the entry was written (create, rename): the entry depends on
+ * that much of the note (causal consistency across docs). Readers ignore
+ * keys they do not know, so older replicas keep working.
  */
 export const EntryKey = {
   title: 'title',
@@ -25,6 +27,8 @@ export interface EntryFields {
   createdAt: number;
   updatedAt: number;
   trashedAt: number | null;
+  /** `null` when absent or unreadable (then nothing holds the note back). */
+  deps: StateMap | null;
 }
 
 function timestamp(value: unknown): number | null {
@@ -40,5 +44,6 @@ export function readEntry(value: unknown): EntryFields | undefined {
     createdAt: timestamp(value.get(EntryKey.createdAt)) ?? 0,
     updatedAt: timestamp(value.get(EntryKey.updatedAt)) ?? 0,
     trashedAt: timestamp(value.get(EntryKey.trashedAt)),
+    deps: decodeDeps(value.get(EntryKey.deps)),
   };
 }

@@ -1,13 +1,14 @@
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
+import type { FrontLink, LinkEvents, LinkState } from './frontLink.ts';
 import type { Transport, TransportFactory } from './ports.ts';
 import {
   CloseCode,
-  type DocErrorCode,
   type DocMessage,
   decodeFrame,
   encodeDocs,
   encodeHeartbeat,
   encodeHello,
+  encodeLeave,
   FrameType,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
@@ -18,10 +19,9 @@ import {
 /** A deadline timer firing this late means our event loop stalled, not that the relay went quiet. */
 const STALL_MS = 50;
 
-/** `offline`: no socket (waiting to retry); `connecting`: socket or handshake in progress; `ready`: Hello exchanged. */
-export type LinkState = 'offline' | 'connecting' | 'ready';
+export type { LinkState } from './frontLink.ts';
 
-export interface RelayLinkOptions {
+export interface RelayLinkOptions extends LinkEvents {
   /** Multiplexed endpoints; the first is tried first, failures rotate through the rest. */
   urls: readonly string[];
   transportFactory: TransportFactory;
@@ -31,14 +31,6 @@ export interface RelayLinkOptions {
   heartbeatTimeoutMs: number;
   backoff: BackoffOptions;
   random: () => number;
-  /** The link's state changed. */
-  onState: (state: LinkState) => void;
-  /** A new connection finished its handshake; `epoch` identifies it. */
-  onReady: (epoch: number) => void;
-  onDocs: (messages: DocMessage[]) => void;
-  onAck: (docName: string, seq: number, stateVector: Uint8Array) => void;
-  onDocError: (docName: string, code: DocErrorCode, reason: string) => void;
-  onError: (error: Error) => void;
 }
 
 /**
@@ -47,7 +39,7 @@ export interface RelayLinkOptions {
  * full-jitter backoff, and an outbox that batches doc messages into as few
  * `Docs` frames as `TARGET_BATCH_BYTES` allows. Knows nothing about docs.
  */
-export class RelayLink {
+export class RelayLink implements FrontLink {
   #o: RelayLinkOptions;
   #transport: Transport | null = null;
   #state: LinkState = 'offline';
@@ -60,6 +52,10 @@ export class RelayLink {
   #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
   #lastHeard = 0;
   #nonce = 0;
+  /** When the probe with nonce `#nonce` was sent (for the round trip). */
+  #probeSentAt = 0;
+  #relayId: string | null = null;
+  #rttMs: number | null = null;
   #outbox: DocMessage[] = [];
   #holds = 0;
   #flushQueued = false;
@@ -82,6 +78,29 @@ export class RelayLink {
   /** Identifies the current connection; doc messages are only valid within one. */
   get epoch(): number {
     return this.#epoch;
+  }
+
+  get endpoint(): { url: string; protocol: 'lattice' } {
+    return {
+      url: this.#o.urls[this.#urlIndex % this.#o.urls.length] as string,
+      protocol: 'lattice',
+    };
+  }
+
+  get relayId(): string | null {
+    return this.#relayId;
+  }
+
+  get heartbeatRttMs(): number | null {
+    return this.#rttMs;
+  }
+
+  leave(docName: string, seq: number): void {
+    this.sendFrame(encodeLeave(docName, seq));
+  }
+
+  setLive(): void {
+    // One socket carries every doc: nothing to prioritise.
   }
 
   start(): void {
@@ -211,6 +230,8 @@ export class RelayLink {
       }
       this.#attempt = 0;
       this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.#o.heartbeatIntervalMs);
+      this.#relayId = frame.hello.id ?? null;
+      this.#o.onInfo();
       this.#setState('ready');
       this.#o.onReady(this.#epoch);
       return;
@@ -227,9 +248,17 @@ export class RelayLink {
         break;
       case FrameType.Heartbeat:
         if (!frame.reply) this.#transport?.send(encodeHeartbeat(frame.nonce, true));
+        else if (frame.nonce === this.#nonce && this.#probeSentAt > 0) {
+          this.#rttMs = performance.now() - this.#probeSentAt;
+          this.#probeSentAt = 0;
+          this.#o.onInfo();
+        }
+        break;
+      case FrameType.Hello:
+        // A duplicated Hello (the fault model allows duplicates) changes nothing.
         break;
       default:
-        // A second Hello or a Leave makes no sense from a relay.
+        // A Leave makes no sense from a relay.
         this.#o.onError(new Error(`unexpected frame type ${frame.type} from relay`));
         this.#drop(CloseCode.MalformedFrame, 'unexpected frame');
     }
@@ -237,6 +266,7 @@ export class RelayLink {
 
   #sendHeartbeat(): void {
     this.#nonce = (this.#nonce + 1) % 0x7fffffff;
+    this.#probeSentAt = performance.now();
     this.#transport?.send(encodeHeartbeat(this.#nonce, false));
   }
 

@@ -58,11 +58,14 @@ function storedText(update: Uint8Array): string {
   return doc.getText('body').toString();
 }
 
-/** Holds back `Ack` frames toward front ends while `held` is true. */
-function ackGate(): { schedule: DeliverySchedule; release(): void } {
-  let held = true;
+/** Holds back `Ack` frames toward front ends between `hold()` and `release()`. */
+function ackGate(): { schedule: DeliverySchedule; hold(): void; release(): void } {
+  let held = false;
   const waiting: (() => void)[] = [];
   return {
+    hold() {
+      held = true;
+    },
     schedule: (deliver, frame, direction) => {
       if (held && direction === 'down' && decodeFrame(frame).type === FrameType.Ack) {
         waiting.push(deliver);
@@ -153,8 +156,9 @@ describe('Replica with a relay', () => {
     const a = w.replica({ storage });
     const b = w.replica();
     const [ha, hb] = await Promise.all([a.open('w/ack'), b.open('w/ack')]);
-    await a.whenSynced(); // nothing local yet: no ack needed
+    await a.whenSynced();
     expect(a.status.pendingLocal).toBe(false);
+    gate.hold();
 
     ha.doc.getText('body').insert(0, 'unacked');
     expect(a.status.pendingLocal).toBe(true);
@@ -524,5 +528,74 @@ describe('Replica between tabs', () => {
 
     h1.release();
     await eventually(() => !h2.awareness.getStates().has(annId), 'awareness withdrawn');
+  });
+});
+
+describe('Replica: regressions found by the seeded simulation', () => {
+  /** Storage whose loads wait while `held`. */
+  class GatedStorage extends MemoryStorage {
+    held: Promise<void> | null = null;
+    #release: (() => void) | null = null;
+    hold(): void {
+      this.held = new Promise((resolve) => {
+        this.#release = resolve;
+      });
+    }
+    release(): void {
+      this.#release?.();
+      this.held = null;
+    }
+    override async load(docName: string) {
+      await this.held;
+      return super.load(docName);
+    }
+  }
+
+  it('stores remote structs that a still-loading doc releases (simulation seeds 296, 371, 942)', async () => {
+    const w = world();
+    const storage = new GatedStorage();
+    const a = w.replica({ storage });
+    const b = w.replica();
+    const hb = await b.open('w/race');
+    hb.doc.getText('body').insert(0, 'one');
+    await b.whenSynced();
+    a.track('w/race');
+    await a.whenSynced();
+    await eventually(async () => storedText(await a.readStored('w/race')) === 'one', 'A stored');
+
+    // A opens the doc; while its load waits, B's next edit (which builds on
+    // "one") arrives and is held back in the empty live doc.
+    storage.hold();
+    const opening = a.open('w/race');
+    hb.doc.getText('body').insert(3, ' two');
+    await b.whenSynced();
+    await new Promise((r) => setTimeout(r, 20));
+    storage.release();
+    const ha = await opening;
+    await eventually(() => body(ha) === 'one two', 'A shows both edits');
+    await a.whenSynced();
+    ha.release();
+    await a.destroy();
+
+    const stored = await storage.load('w/race');
+    const doc = new Y.Doc();
+    for (const update of stored.updates) Y.applyUpdate(doc, update);
+    expect(doc.getText('body').toString()).toBe('one two');
+    expect(doc.store.pendingStructs).toBeNull();
+  });
+
+  it('gives the docs it creates client ids from newClientId', async () => {
+    const ids = [101, 202];
+    const replica = new Replica({
+      storage: new MemoryStorage(),
+      relays: [],
+      newClientId: () => ids.shift() ?? 0,
+    });
+    extras.push(replica);
+    expect((await replica.open('w/one')).doc.clientID).toBe(101);
+    expect((await replica.open('w/two')).doc.clientID).toBe(202);
+    const bad = new Replica({ storage: new MemoryStorage(), relays: [], newClientId: () => -1 });
+    extras.push(bad);
+    await expect(bad.open('w/three')).rejects.toThrow(/uint32/);
   });
 });

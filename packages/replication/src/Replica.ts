@@ -7,6 +7,7 @@ import {
 } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { type BackoffOptions, checkBackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
+import type { FrontLink, LinkState } from './frontLink.ts';
 import type {
   DocHandle,
   DocSource,
@@ -22,7 +23,6 @@ import {
   decodeYMessage,
   encodeAwarenessMessage,
   encodeDocs,
-  encodeLeave,
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
@@ -33,9 +33,22 @@ import {
   splitDocMessages,
   YMessageType,
 } from './protocol.ts';
-import { type LinkState, RelayLink } from './RelayLink.ts';
+import { RelayLink } from './RelayLink.ts';
+import type {
+  DocReplicationInfo,
+  RelayEndpoint,
+  RelayInfo,
+  ReplicationInfo,
+  StateVectorEntry,
+} from './replicationInfo.ts';
+import {
+  type PresentedDoc,
+  SESSION_META_PREFIX,
+  SessionGuarantees,
+} from './session/SessionGuarantees.ts';
 import { BroadcastChannelLink } from './transport/BroadcastChannelLink.ts';
 import { WebSocketTransport } from './transport/WebSocketTransport.ts';
+import { YWebsocketLink } from './YWebsocketLink.ts';
 
 /** Transaction / awareness origins, so each handler knows where a change came from. */
 const RELAY = Symbol('lattice:relay');
@@ -52,10 +65,21 @@ const EMPTY_STATE_VECTOR = new Uint8Array([0]);
 
 export interface ReplicaOptions {
   storage: StorageAdapter;
-  /** Multiplexed endpoint URLs, e.g. `['ws://127.0.0.1:8080/sync']`; empty = local only. First is preferred. */
-  relays: string[];
-  /** Makes the transport for each connection attempt; default `url => new WebSocketTransport(url)`. */
+  /**
+   * Relays, first preferred; failures rotate through the list. A string is a
+   * Lattice multiplexed endpoint (`'ws://127.0.0.1:8080/sync'`, same as
+   * `{ url, protocol: 'lattice' }`); `{ url: 'ws://host:1234', protocol:
+   * 'y-websocket' }` is a plain y-websocket server (one socket per doc at
+   * `${url}/${docName}`, no acks: see docs/ARCHITECTURE.md). One replica
+   * speaks one protocol: the list must not mix them. Empty = local only.
+   */
+  relays: Array<string | RelayEndpoint>;
+  /** Makes the transport for each connection attempt (and each y-websocket doc socket); default `url => new WebSocketTransport(url)`. */
   transportFactory?: TransportFactory;
+  /** Wall clock for `lastSyncAt`, `lastAckAt` (ms epoch); default `Date.now`. */
+  now?: () => number;
+  /** y-websocket relays only: doc sockets kept open at once for docs that are synced but not open (default 4). */
+  maxBackgroundSockets?: number;
   /**
    * Name of a BroadcastChannel shared by tabs of this workspace; omit to
    * disable. Replicas on one channel must share one storage (one IndexedDB
@@ -70,6 +94,8 @@ export interface ReplicaOptions {
   backoff?: BackoffOptions;
   /** Jitter source (seeded in tests); default `Math.random`. */
   random?: () => number;
+  /** Y.Doc clientID source for docs this replica creates (seeded in the simulation); default random. */
+  newClientId?: () => number;
   /** Receives errors that have no caller to reject (storage failures, bad frames); default `console.warn`. */
   onError?: (error: Error) => void;
 }
@@ -81,8 +107,13 @@ interface LiveDoc {
   isLoaded: boolean;
   /** Awareness clients learned from the relay, dropped when the link goes down. */
   relayClients: Set<number>;
+  /** How the session-guarantees module sees this doc (`current`). */
+  session: PresentedDoc;
   dispose(): void;
 }
+
+/** A state vector as a map, merged by max per client. */
+type VectorMap = Map<number, number>;
 
 /** Everything the replica knows about one doc name. */
 interface DocEntry {
@@ -96,11 +127,28 @@ interface DocEntry {
   markerQueued: boolean;
   /** Sequence number whose ack clears `dirty`, on the current connection. */
   awaitSeq: number | null;
-  /** Update-bearing messages sent for this doc on connection `seqEpoch` (the relay counts per connection, across Leave). */
+  /** Sync messages (Step1, Step2, Update) numbered for this doc on connection `seqEpoch` (the relay counts per connection, across Leave). */
   sentSeq: number;
+  /** Highest number acked on connection `seqEpoch`. */
+  ackedSeq: number;
   seqEpoch: number;
+  /** Per relay URL: the merged state vector it acked for this doc. */
+  acked: Map<string, VectorMap>;
+  /** Local updates buffered or being written to storage, not yet durable there. */
+  unsaved: number;
+  /** Last computed state vector of the stored state (background docs), kept across invalidation. */
+  knownVector: VectorMap | null;
   /** Link epoch in which this doc was subscribed (0: none). */
   subEpoch: number;
+  /**
+   * Number of our `SyncStep2` of the current subscription (0: not sent yet).
+   * Everything older than it travels in it, so until then a live update's
+   * ack cannot clear `dirty` (older changes, e.g. made offline, are unsent).
+   */
+  reconciledSeq: number;
+  /** The relay's `SyncStep2` of the current subscription was applied and stored. */
+  relayStep2Done: boolean;
+  /** Initial exchange complete: both step 2s are through and ours is acked (the relay holds what we hold). */
   initialDone: boolean;
   refused: string | null;
   /** Storage ops of this doc run one after another, in order. */
@@ -122,9 +170,23 @@ interface DocEntry {
  */
 export class Replica implements DocSource {
   #storage: StorageAdapter;
-  #link: RelayLink | null = null;
+  #link: FrontLink | null = null;
+  #endpoints: RelayEndpoint[];
+  #now: () => number;
+  /** Per relay URL: what it told us (relay id, last ack, round trip). */
+  #relayStats = new Map<
+    string,
+    { relayId: string | null; lastAckAt: number | null; rttMs: number | null }
+  >();
+  #lastSyncAt: number | null = null;
+  /** Bumped whenever something in `replicationInfo()` changed, so `onStatus` fires. */
+  #infoVersion = 0;
+  #unsavedDocs = new Set<string>();
+  #ackedWaiters: { resolve: () => void; reject: (error: Error) => void }[] = [];
   #tabs: BroadcastChannelLink | null = null;
   #onError: (error: Error) => void;
+  #session: SessionGuarantees;
+  #newClientId: (() => number) | undefined;
   #entries = new Map<string, DocEntry>();
   #dirtyDocs = new Set<string>();
   #subscribed = new Set<string>();
@@ -143,30 +205,62 @@ export class Replica implements DocSource {
 
   constructor(options: ReplicaOptions) {
     if (!options?.storage) throw new TypeError('Replica needs a storage adapter');
-    if (!Array.isArray(options.relays) || options.relays.some((u) => typeof u !== 'string')) {
-      throw new TypeError('relays must be an array of URLs');
+    this.#endpoints = relayEndpoints(options.relays);
+    if (options.now !== undefined && typeof options.now !== 'function') {
+      throw new TypeError('now must be a function returning ms since the epoch');
+    }
+    this.#now = options.now ?? Date.now;
+    for (const { url } of this.#endpoints) {
+      this.#relayStats.set(url, { relayId: null, lastAckAt: null, rttMs: null });
     }
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     checkBackoffOptions(backoff);
     this.#storage = options.storage;
     this.#onError = options.onError ?? ((error) => console.warn('[lattice replica]', error));
+    this.#session = new SessionGuarantees({
+      storage: this.#storage,
+      // Through the doc's storage queue: a record is stored after the updates it names.
+      schedule: (docName, op) => {
+        const entry = this.#entries.get(docName);
+        if (entry && !entry.forgotten) this.#spawn(entry, op);
+        else op().catch((err) => this.#onError(asError(err)));
+      },
+      onChange: () => this.#infoChanged(),
+      onError: (error) => this.#onError(error),
+    });
+    if (options.newClientId !== undefined && typeof options.newClientId !== 'function') {
+      throw new TypeError('newClientId must be a function');
+    }
+    this.#newClientId = options.newClientId;
 
-    if (options.relays.length > 0) {
-      this.#link = new RelayLink({
-        urls: [...options.relays],
+    if (this.#endpoints.length > 0) {
+      const common = {
         transportFactory: options.transportFactory ?? ((url) => new WebSocketTransport(url)),
-        clientId: random.uuidv4(),
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 2000,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 5000,
         backoff,
         random: options.random ?? Math.random,
-        onState: (state) => this.#onLinkState(state),
+        onState: (state: LinkState) => this.#onLinkState(state),
         onReady: () => this.#onLinkReady(),
-        onDocs: (messages) => this.#onRelayDocs(messages),
-        onAck: (docName, seq) => this.#onAck(docName, seq),
-        onDocError: (docName, code, reason) => this.#onDocError(docName, code, reason),
-        onError: (error) => this.#onError(error),
-      });
+        onDocs: (messages: DocMessage[]) => this.#onRelayDocs(messages),
+        onAck: (docName: string, seq: number, stateVector: Uint8Array) =>
+          this.#onAck(docName, seq, stateVector),
+        onDocError: (docName: string, code: DocErrorCode, reason: string) =>
+          this.#onDocError(docName, code, reason),
+        onError: (error: Error) => this.#onError(error),
+        onInfo: () => this.#onLinkInfo(),
+        onDocLost: (docName: string) => this.#onDocLost(docName),
+        onProbe: (docName: string, newSocket: boolean) => this.#onProbe(docName, newSocket),
+      };
+      const urls = this.#endpoints.map((e) => e.url);
+      this.#link =
+        this.#endpoints[0]?.protocol === 'y-websocket'
+          ? new YWebsocketLink({
+              ...common,
+              urls,
+              maxBackgroundSockets: options.maxBackgroundSockets ?? 4,
+            })
+          : new RelayLink({ ...common, urls, clientId: random.uuidv4() });
     }
     if (options.broadcastChannel !== undefined) {
       this.#tabs = new BroadcastChannelLink(options.broadcastChannel);
@@ -199,6 +293,10 @@ export class Replica implements DocSource {
       doc: live.doc,
       awareness: live.awareness,
       whenLoaded: live.loaded,
+      get current() {
+        return live.session.current;
+      },
+      onCurrentChange: (listener) => live.session.onCurrentChange(listener),
       release: () => {
         if (released) return;
         released = true;
@@ -246,6 +344,7 @@ export class Replica implements DocSource {
       await this.#run(entry, async () => {
         await this.#storage.delete(docName);
         await this.#storage.setMeta(DIRTY_PREFIX + docName, undefined);
+        await this.#session.forget(docName);
       });
     } finally {
       if (this.#entries.get(docName) === entry) this.#entries.delete(docName);
@@ -274,10 +373,41 @@ export class Replica implements DocSource {
   }
 
   async setMeta(key: string, value: Uint8Array | undefined): Promise<void> {
-    if (typeof key === 'string' && key.startsWith(DIRTY_PREFIX)) {
-      throw new Error(`meta keys starting with "${DIRTY_PREFIX}" are reserved by the replica`);
+    for (const reserved of [DIRTY_PREFIX, SESSION_META_PREFIX]) {
+      if (typeof key === 'string' && key.startsWith(reserved)) {
+        throw new Error(`meta keys starting with "${reserved}" are reserved by the replica`);
+      }
     }
     await this.#storage.setMeta(key, value);
+  }
+
+  // ---- session guarantees (docs/ARCHITECTURE.md) ----
+
+  /**
+   * A URL-safe token carrying what this session has read and written of
+   * `docNames` (e.g. in a share link): a device that imports it never shows
+   * those docs as current while they are behind it.
+   */
+  exportSession(docNames: readonly string[]): Promise<string> {
+    return this.#session.exportToken(docNames);
+  }
+
+  /**
+   * Adds a token's records to this session (before opening the docs it names).
+   * Throws a clear error, changing nothing, for a malformed token.
+   */
+  importSession(token: string): void {
+    this.#checkAlive();
+    this.#session.importToken(token);
+  }
+
+  /**
+   * Forgets what this session read and wrote of `docName`, so that what is
+   * shown becomes current: the way out when the missing state is gone for good.
+   */
+  resetSession(docName: string): Promise<void> {
+    this.#checkAlive();
+    return this.#session.reset(docName);
   }
 
   // ---- status ----
@@ -341,6 +471,71 @@ export class Replica implements DocSource {
     return new Promise((resolve, reject) => this.#syncedWaiters.push({ resolve, reject }));
   }
 
+  /**
+   * Resolves once `pendingLocal` is false: every local change (including
+   * those found in storage from an earlier session) acked by a relay as
+   * durable — or, toward a y-websocket server, confirmed delivered. Rejects
+   * on `destroy()`.
+   */
+  whenAcked(): Promise<void> {
+    if (this.#destroyed) return Promise.reject(new Error('replica destroyed'));
+    if (this.#scanned && this.#dirtyDocs.size === 0) return Promise.resolve();
+    return new Promise((resolve, reject) => this.#ackedWaiters.push({ resolve, reject }));
+  }
+
+  /** A snapshot of what this replica knows about its relays; changes are announced through `onStatus`. */
+  replicationInfo(): ReplicationInfo {
+    const link = this.#link;
+    const relays = this.#endpoints.map((endpoint): RelayInfo => {
+      const stats = this.#relayStats.get(endpoint.url);
+      let state: RelayInfo['state'] = 'standby';
+      if (link && !this.#destroyed && link.endpoint.url === endpoint.url) {
+        state =
+          link.state === 'ready'
+            ? 'connected'
+            : link.state === 'connecting'
+              ? 'connecting'
+              : 'offline';
+      } else if (this.#destroyed) {
+        state = 'offline';
+      }
+      return {
+        url: endpoint.url,
+        protocol: endpoint.protocol,
+        relayId: stats?.relayId ?? null,
+        state,
+        lastAckAt: stats?.lastAckAt ?? null,
+        heartbeatRttMs: stats?.rttMs ?? null,
+      };
+    });
+    return {
+      relays,
+      savedOnDevice: this.#unsavedDocs.size === 0,
+      pendingDocs: this.#dirtyDocs.size,
+      lastSyncAt: this.#lastSyncAt,
+      sessionWarnings: this.#session.warnings(),
+    };
+  }
+
+  /** A snapshot of one doc: pending, this replica's state vector, and what each relay acked. */
+  docReplicationInfo(docName: string): DocReplicationInfo {
+    checkDocName(docName);
+    const entry = this.#entries.get(docName);
+    let local: VectorMap = new Map();
+    if (entry?.live?.isLoaded) local = Y.decodeStateVector(Y.encodeStateVector(entry.live.doc));
+    else if (entry?.stateVector) local = Y.decodeStateVector(entry.stateVector);
+    else if (entry?.knownVector) local = entry.knownVector;
+    return {
+      docName,
+      pendingLocal: entry?.dirty ?? false,
+      local: vectorEntries(local),
+      acked: this.#endpoints.map(({ url }) => ({
+        relayUrl: url,
+        stateVector: vectorEntries(entry?.acked.get(url) ?? new Map()),
+      })),
+    };
+  }
+
   /** Connect now, skipping the backoff wait (also done on the browser's `online` event). */
   reconnect(): void {
     if (!this.#destroyed) this.#link?.reconnect();
@@ -359,9 +554,11 @@ export class Replica implements DocSource {
     this.#removeOnlineListener?.();
     this.#link?.stop();
     this.#tabs?.close();
-    const waiters = this.#syncedWaiters;
+    const waiters = [...this.#syncedWaiters, ...this.#ackedWaiters];
     this.#syncedWaiters = [];
+    this.#ackedWaiters = [];
     for (const w of waiters) w.reject(new Error('replica destroyed'));
+    this.#session.flush();
     await Promise.all([...this.#entries.values()].map((e) => e.queue));
     this.#notify();
   }
@@ -381,8 +578,14 @@ export class Replica implements DocSource {
       markerQueued: false,
       awaitSeq: null,
       sentSeq: 0,
+      ackedSeq: 0,
       seqEpoch: 0,
+      acked: new Map(),
+      unsaved: 0,
+      knownVector: null,
       subEpoch: 0,
+      reconciledSeq: 0,
+      relayStep2Done: false,
       initialDone: false,
       refused: null,
       // A doc being forgotten finishes that before anything new touches its storage.
@@ -452,15 +655,22 @@ export class Replica implements DocSource {
   /** Queues `update` for the doc's next storage append (coalescing bursts into one write). */
   #bufferAppend(entry: DocEntry, update: Uint8Array, local: boolean): void {
     entry.appendBuffer.push(update);
-    if (local) entry.tabBuffer.push(update);
+    if (local) {
+      entry.tabBuffer.push(update);
+      this.#setUnsaved(entry, entry.unsaved + 1);
+    }
     if (entry.appendBuffer.length > 1) return;
     this.#spawn(entry, async () => {
       const updates = entry.appendBuffer;
       const forTabs = entry.tabBuffer;
       entry.appendBuffer = [];
       entry.tabBuffer = [];
-      if (entry.forgotten) return;
+      if (entry.forgotten) {
+        this.#setUnsaved(entry, entry.unsaved - forTabs.length);
+        return;
+      }
       await this.#storage.append(entry.name, updates);
+      this.#setUnsaved(entry, entry.unsaved - forTabs.length);
       this.#stored(entry, updates.length);
       if (forTabs.length > 0 && this.#tabs) {
         this.#tabs.post(
@@ -469,6 +679,21 @@ export class Replica implements DocSource {
       }
       await this.#maybeCompact(entry);
     });
+  }
+
+  /** Counts local updates not yet durable in storage (a failed append leaves them counted: they are not saved). */
+  #setUnsaved(entry: DocEntry, count: number): void {
+    entry.unsaved = Math.max(0, count);
+    const had = this.#unsavedDocs.has(entry.name);
+    if (entry.unsaved > 0) this.#unsavedDocs.add(entry.name);
+    else this.#unsavedDocs.delete(entry.name);
+    if (had !== this.#unsavedDocs.has(entry.name)) this.#infoChanged();
+  }
+
+  /** Something `replicationInfo()` reports changed: let `onStatus` listeners know. */
+  #infoChanged(): void {
+    this.#infoVersion++;
+    this.#notify();
   }
 
   /** Bookkeeping after updates reached storage. */
@@ -506,6 +731,7 @@ export class Replica implements DocSource {
     const merged = Y.mergeUpdates(updates);
     entry.storedCount = updates.length;
     entry.stateVector = Y.encodeStateVectorFromUpdate(merged);
+    entry.knownVector = Y.decodeStateVector(entry.stateVector);
     return merged;
   }
 
@@ -528,7 +754,13 @@ export class Replica implements DocSource {
 
   /** Applies a remote update: into the live doc, or straight to storage for a background doc. */
   async #applyRemote(entry: DocEntry, update: Uint8Array): Promise<void> {
-    const live = entry.live;
+    let live = entry.live;
+    if (live && !live.isLoaded) {
+      // Structs this update holds back for missing dependencies would be
+      // released by the load, whose update event is never stored: apply after it.
+      await live.loaded.catch(() => undefined);
+      live = entry.live;
+    }
     if (live) {
       try {
         Y.applyUpdate(live.doc, update, RELAY);
@@ -552,6 +784,7 @@ export class Replica implements DocSource {
       if (entry.forgotten) return;
       await this.#storage.append(entry.name, [update]);
       this.#stored(entry, 1);
+      if (entry.knownVector) advanceVector(entry.knownVector, update);
       await this.#maybeCompact(entry);
     });
   }
@@ -560,6 +793,15 @@ export class Replica implements DocSource {
 
   #makeLive(entry: DocEntry): LiveDoc {
     const doc = new Y.Doc();
+    // Before any content or awareness exists, so the doc never wrote under another id.
+    if (this.#newClientId) {
+      const id = this.#newClientId();
+      if (!Number.isInteger(id) || id < 0 || id > 0xffffffff) {
+        doc.destroy();
+        throw new RangeError(`newClientId must return a uint32, got ${id}`);
+      }
+      doc.clientID = id;
+    }
     const awareness = new Awareness(doc);
     const live: LiveDoc = {
       doc,
@@ -567,7 +809,9 @@ export class Replica implements DocSource {
       loaded: Promise.resolve(),
       isLoaded: false,
       relayClients: new Set(),
+      session: this.#session.attach(entry.name, doc),
       dispose: () => {
+        live.session.dispose();
         doc.off('update', onUpdate);
         awareness.off('update', onAwareness);
         awareness.destroy();
@@ -595,9 +839,9 @@ export class Replica implements DocSource {
       this.#bufferAppend(entry, update, true);
       const link = this.#link;
       if (link?.state === 'ready' && entry.subEpoch === link.epoch && entry.refused === null) {
-        entry.sentSeq++;
-        entry.awaitSeq = entry.sentSeq;
-        link.enqueue({ docName: entry.name, message: encodeSyncUpdate(update) });
+        const seq = nextSeq(entry, link.epoch);
+        if (entry.reconciledSeq > 0) entry.awaitSeq = seq;
+        link.enqueue({ docName: entry.name, message: encodeSyncUpdate(update), seq });
       }
     };
     const onAwareness = (
@@ -625,6 +869,8 @@ export class Replica implements DocSource {
       entry.storedCount = updates.length;
       if (updates.length > 0) Y.applyUpdate(doc, Y.mergeUpdates(updates), LOAD);
       live.isLoaded = true;
+      // Checked against what this session read and wrote before it is shown.
+      await live.session.ready();
       // Other tabs may hold edits of this doc that are not stored yet.
       this.#tabs?.post(
         encodeDocs([
@@ -657,6 +903,7 @@ export class Replica implements DocSource {
   #sync(entry: DocEntry): void {
     this.#notify();
     const link = this.#link;
+    if (!this.#destroyed) link?.setLive(entry.name, entry.live !== null && !entry.forgotten);
     if (this.#destroyed || link?.state !== 'ready') return;
     const subscribed = entry.subEpoch === link.epoch;
     if (needed(entry) && !subscribed) void this.#subscribe([entry]);
@@ -669,10 +916,8 @@ export class Replica implements DocSource {
     const epoch = link.epoch;
     for (const entry of entries) {
       entry.subEpoch = epoch;
-      if (entry.seqEpoch !== epoch) {
-        entry.seqEpoch = epoch;
-        entry.sentSeq = 0;
-      }
+      entry.reconciledSeq = 0;
+      entry.relayStep2Done = false;
       entry.awaitSeq = null;
       entry.initialDone = false;
       entry.refused = null;
@@ -694,7 +939,8 @@ export class Replica implements DocSource {
       if (link.epoch !== epoch) return;
       entries.forEach((entry, i) => {
         if (entry.subEpoch !== epoch) return;
-        link.enqueue({ docName: entry.name, message: encodeSyncStep1(vectors[i]!) });
+        const seq = nextSeq(entry, epoch);
+        link.enqueue({ docName: entry.name, message: encodeSyncStep1(vectors[i]!), seq });
         if (entry.live) {
           link.enqueue({ docName: entry.name, message: localAwareness(entry.live.awareness) });
         }
@@ -711,7 +957,9 @@ export class Replica implements DocSource {
     entry.awaitSeq = null;
     this.#subscribed.delete(entry.name);
     this.#awaitingInitial.delete(entry.name);
-    if (isValidDocName(entry.name)) link?.sendFrame(encodeLeave(entry.name));
+    if (link && isValidDocName(entry.name)) {
+      link.leave(entry.name, entry.seqEpoch === link.epoch ? entry.sentSeq : 0);
+    }
     this.#notify();
   }
 
@@ -726,13 +974,52 @@ export class Replica implements DocSource {
         entry.subEpoch = 0;
         entry.awaitSeq = null;
         entry.initialDone = false;
-        const live = entry.live;
-        if (live && live.relayClients.size > 0) {
-          removeAwarenessStates(live.awareness, [...live.relayClients], RELAY);
-        }
+        dropRelayAwareness(entry);
       }
     }
     this.#notify();
+  }
+
+  /** y-websocket: the doc's own socket ended; subscribe it again (on a new socket). */
+  #onDocLost(docName: string): void {
+    const entry = this.#entries.get(docName);
+    if (!entry || entry.subEpoch === 0) return;
+    entry.subEpoch = 0;
+    entry.awaitSeq = null;
+    entry.initialDone = false;
+    this.#subscribed.delete(docName);
+    this.#awaitingInitial.delete(docName);
+    dropRelayAwareness(entry);
+    this.#sync(entry);
+  }
+
+  /** y-websocket: a sync step 1 for the doc, as heartbeat, delivery check or greeting on a new socket. */
+  #onProbe(docName: string, newSocket: boolean): void {
+    const link = this.#link;
+    const entry = this.#entries.get(docName);
+    if (!link || !entry || entry.forgotten || entry.subEpoch !== link.epoch) return;
+    const epoch = link.epoch;
+    this.#stateVector(entry).then(
+      (vector) => {
+        if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
+        const seq = nextSeq(entry, epoch);
+        link.enqueue({ docName, message: encodeSyncStep1(vector), seq });
+        if (newSocket && entry.live) {
+          link.enqueue({ docName, message: localAwareness(entry.live.awareness) });
+        }
+      },
+      (err: unknown) => this.#onError(asError(err)),
+    );
+  }
+
+  #onLinkInfo(): void {
+    const link = this.#link;
+    if (!link) return;
+    const stats = this.#relayStats.get(link.endpoint.url);
+    if (!stats) return;
+    if (link.relayId !== null) stats.relayId = link.relayId;
+    if (link.heartbeatRttMs !== null) stats.rttMs = Math.round(link.heartbeatRttMs * 10) / 10;
+    this.#infoChanged();
   }
 
   #onLinkReady(): void {
@@ -770,16 +1057,17 @@ export class Replica implements DocSource {
           const update = await this.#diffFor(entry, message.payload);
           if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
           // Always sent, even when empty: its sequence number is what the ack names.
-          entry.sentSeq++;
-          if (entry.dirty) entry.awaitSeq = entry.sentSeq;
-          link.enqueue({ docName, message: encodeSyncStep2(update) });
+          const seq = nextSeq(entry, epoch);
+          if (entry.dirty) entry.awaitSeq = seq;
+          // A repeated step 1 (a duplicate, or a y-websocket server's greeting on a new socket) moves it on.
+          entry.reconciledSeq = seq;
+          link.enqueue({ docName, message: encodeSyncStep2(update), seq });
           return;
         }
         await this.#applyRemote(entry, message.payload);
-        if (message.step === SyncStep.Step2 && entry.subEpoch === epoch && !entry.initialDone) {
-          entry.initialDone = true;
-          this.#awaitingInitial.delete(docName);
-          this.#notify();
+        if (message.step === SyncStep.Step2 && entry.subEpoch === epoch) {
+          entry.relayStep2Done = true;
+          this.#checkInitialDone(entry);
         }
         return;
       }
@@ -809,16 +1097,53 @@ export class Replica implements DocSource {
     }
   }
 
-  #onAck(docName: string, seq: number): void {
+  #onAck(docName: string, seq: number, stateVector: Uint8Array): void {
+    const link = this.#link;
     const entry = this.#entries.get(docName);
-    if (!entry || entry.subEpoch !== this.#link?.epoch) return;
-    if (entry.awaitSeq === null || seq < entry.awaitSeq) return;
+    if (!link || !entry || entry.forgotten || entry.seqEpoch !== link.epoch) return;
+    // Numbers are per connection: an ack naming one never sent here is about nothing of ours.
+    if (seq < 1 || seq > entry.sentSeq) return;
+    // Acks may arrive reordered or twice: only ever move forward.
+    entry.ackedSeq = Math.max(entry.ackedSeq, seq);
+    const url = link.endpoint.url;
+    try {
+      const vector = Y.decodeStateVector(stateVector);
+      let acked = entry.acked.get(url);
+      if (!acked) {
+        acked = new Map();
+        entry.acked.set(url, acked);
+      }
+      for (const [client, clock] of vector) {
+        if (clock > (acked.get(client) ?? 0)) acked.set(client, clock);
+      }
+    } catch {
+      this.#onError(new Error(`relay sent an undecodable state vector for ${docName}; ignored`));
+    }
+    const now = this.#now();
+    const stats = this.#relayStats.get(url);
+    if (stats) stats.lastAckAt = now;
+    this.#lastSyncAt = now;
+    this.#infoChanged();
+    this.#checkInitialDone(entry);
+    if (entry.awaitSeq === null || entry.ackedSeq < entry.awaitSeq) return;
     this.#setClean(entry);
     if (entry.markerQueued) {
       entry.markerQueued = false;
       this.#spawn(entry, () => this.#storage.setMeta(DIRTY_PREFIX + docName, undefined));
     }
     this.#sync(entry);
+  }
+
+  /** The initial exchange is done once the relay's step 2 is stored and ours is acked. */
+  #checkInitialDone(entry: DocEntry): void {
+    const link = this.#link;
+    if (!link || entry.initialDone || entry.subEpoch !== link.epoch) return;
+    if (!entry.relayStep2Done || entry.reconciledSeq === 0) return;
+    if (entry.seqEpoch !== link.epoch || entry.ackedSeq < entry.reconciledSeq) return;
+    entry.initialDone = true;
+    this.#awaitingInitial.delete(entry.name);
+    this.#lastSyncAt = this.#now();
+    this.#infoChanged();
   }
 
   #onDocError(docName: string, code: DocErrorCode, reason: string): void {
@@ -912,8 +1237,13 @@ export class Replica implements DocSource {
         this.#syncedWaiters = [];
         for (const w of waiters) w.resolve();
       }
+      if (this.#scanned && !status.pendingLocal && this.#ackedWaiters.length > 0) {
+        const waiters = this.#ackedWaiters;
+        this.#ackedWaiters = [];
+        for (const w of waiters) w.resolve();
+      }
       const progress = this.progress;
-      const key = `${status.state}|${status.pendingLocal}|${progress.synced}/${progress.total}`;
+      const key = `${status.state}|${status.pendingLocal}|${progress.synced}/${progress.total}|${this.#infoVersion}|${this.#link?.state}`;
       if (key !== this.#lastEmitted) {
         this.#lastEmitted = key;
         for (const listener of this.#statusListeners) this.#call(() => listener(status));
@@ -944,6 +1274,79 @@ export class Replica implements DocSource {
 
   #checkAlive(): void {
     if (this.#destroyed) throw new Error('replica destroyed');
+  }
+}
+
+/** The next message number of the doc on connection `epoch` (numbers restart with each connection). */
+function nextSeq(entry: DocEntry, epoch: number): number {
+  if (entry.seqEpoch !== epoch) {
+    entry.seqEpoch = epoch;
+    entry.sentSeq = 0;
+    entry.ackedSeq = 0;
+  }
+  entry.sentSeq++;
+  return entry.sentSeq;
+}
+
+/** Forgets the awareness states the relay told us about for this doc. */
+function dropRelayAwareness(entry: DocEntry): void {
+  const live = entry.live;
+  if (live && live.relayClients.size > 0) {
+    removeAwarenessStates(live.awareness, [...live.relayClients], RELAY);
+  }
+}
+
+/** Normalizes and checks `ReplicaOptions.relays`. */
+function relayEndpoints(relays: unknown): RelayEndpoint[] {
+  if (!Array.isArray(relays)) {
+    throw new TypeError('relays must be an array of URLs or { url, protocol } endpoints');
+  }
+  const endpoints = relays.map((relay, i): RelayEndpoint => {
+    if (typeof relay === 'string') return { url: relay, protocol: 'lattice' };
+    const r = relay as Partial<RelayEndpoint> | null;
+    if (
+      typeof r !== 'object' ||
+      r === null ||
+      typeof r.url !== 'string' ||
+      (r.protocol !== 'lattice' && r.protocol !== 'y-websocket')
+    ) {
+      throw new TypeError(
+        `relays[${i}] must be a URL or { url: string, protocol: 'lattice' | 'y-websocket' }`,
+      );
+    }
+    return { url: r.url, protocol: r.protocol };
+  });
+  if (new Set(endpoints.map((e) => e.protocol)).size > 1) {
+    throw new TypeError('relays must all speak one protocol (lattice or y-websocket), not a mix');
+  }
+  if (new Set(endpoints.map((e) => e.url)).size !== endpoints.length) {
+    throw new TypeError('relays must not list a URL twice');
+  }
+  return endpoints;
+}
+
+/** A state vector as sorted entries. */
+function vectorEntries(vector: VectorMap): StateVectorEntry[] {
+  return [...vector]
+    .map(([clientId, clock]) => ({ clientId, clock }))
+    .sort((a, b) => a.clientId - b.clientId);
+}
+
+/**
+ * Moves a known state vector past `update` where the update continues it
+ * without a gap (a diff or live update does; anything else leaves it as is).
+ */
+function advanceVector(known: VectorMap, update: Uint8Array): void {
+  let meta: { from: Map<number, number>; to: Map<number, number> };
+  try {
+    meta = Y.parseUpdateMeta(update);
+  } catch {
+    return;
+  }
+  for (const [client, from] of meta.from) {
+    const to = meta.to.get(client) ?? from;
+    const have = known.get(client) ?? 0;
+    if (from <= have && to > have) known.set(client, to);
   }
 }
 

@@ -8,6 +8,9 @@ export type * from './ports.ts';
 export * from './protocol.ts';
 export { Replica, type ReplicaOptions } from './Replica.ts';
 export * from './relay/index.ts';
+export type * from './replicationInfo.ts';
+/** Thrown by `Replica.importSession` for a token it cannot read. */
+export { SessionRecordError } from './session/sessionRecord.ts';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.ts';
 export { MemoryStorage } from './storage/MemoryStorage.ts';
 export { WebSocketTransport } from './transport/WebSocketTransport.ts';

@@ -89,6 +89,14 @@ export interface DocHandle {
   readonly awareness: Awareness;
   /** Resolves once the doc holds everything local storage had. */
   readonly whenLoaded: Promise<void>;
+  /**
+   * False while this replica of the doc is behind what this session has read
+   * or written (session guarantees, see docs/ARCHITECTURE.md): show it as
+   * "arriving", not as the current state. Becomes true once the rest arrives.
+   */
+  readonly current: boolean;
+  /** Called with the new value whenever `current` changes; returns the unsubscribe function. */
+  onCurrentChange(listener: (current: boolean) => void): () => void;
   release(): void;
 }
 

@@ -18,8 +18,8 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
 
-/** Protocol version announced in `Hello`; bump on incompatible change. */
-export const PROTOCOL_VERSION = 1;
+/** Protocol version announced in `Hello`; bump on incompatible change (2: `Docs` entries and `Leave` carry a `seq`). */
+export const PROTOCOL_VERSION = 2;
 /** Name announced in `Hello` so a relay can tell Lattice front ends apart. */
 export const PROTOCOL_NAME = 'lattice';
 
@@ -39,11 +39,15 @@ export const MAX_DOC_NAME_BYTES = 512;
 export const FrameType = {
   /** Handshake: JSON `HelloInfo`. Must be the first frame in each direction. */
   Hello: 0,
-  /** One or more (docName, y-websocket message) pairs; the unit of sync. */
+  /** One or more (docName, seq, y-websocket message) entries; the unit of sync. */
   Docs: 1,
-  /** Relay → front end: `stateVector` of `docName` is durably stored; `seq` counts update-bearing messages from this socket for that doc. */
+  /**
+   * Relay → front end: every message of this socket for `docName` numbered up
+   * to `seq` has been received and durably stored, and the relay held
+   * `stateVector` durably when it said so.
+   */
   Ack: 2,
-  /** Front end → relay: stop sending this doc; drop my awareness in it. */
+  /** Front end → relay: stop sending this doc; drop my awareness in it. `seq`: the last number sent for it before leaving. */
   Leave: 3,
   /** Relay → front end: a doc-scoped refusal (bad doc name, …); the socket stays open. */
   DocError: 4,
@@ -106,18 +110,25 @@ export interface HelloInfo {
   id?: string;
 }
 
-/** One (docName, y-websocket message) pair inside a `Docs` frame. */
+/** One entry of a `Docs` frame: a y-websocket message about `docName`. */
 export interface DocMessage {
   docName: string;
   message: Uint8Array;
+  /**
+   * Front end → relay: this message's number among the sync messages
+   * (`SyncStep1`, `SyncStep2`, `Update`) the front end sent for `docName` on
+   * this connection, from 1; what `Ack` counts. 0 or absent: unnumbered
+   * (awareness, relay → front end, tabs).
+   */
+  seq?: number;
 }
 
 /** A decoded frame from the multiplexed socket. */
 export type Frame =
   | { type: typeof FrameType.Hello; hello: HelloInfo }
-  | { type: typeof FrameType.Docs; messages: DocMessage[] }
+  | { type: typeof FrameType.Docs; messages: Required<DocMessage>[] }
   | { type: typeof FrameType.Ack; docName: string; seq: number; stateVector: Uint8Array }
-  | { type: typeof FrameType.Leave; docName: string }
+  | { type: typeof FrameType.Leave; docName: string; seq: number }
   | { type: typeof FrameType.DocError; docName: string; code: DocErrorCode; reason: string }
   | { type: typeof FrameType.Heartbeat; nonce: number; reply: boolean };
 
@@ -150,13 +161,21 @@ export function encodeDocs(messages: readonly DocMessage[]): Uint8Array {
   encoding.writeVarUint(e, messages.length);
   for (const m of messages) {
     encoding.writeVarString(e, m.docName);
+    encoding.writeVarUint(e, checkSeq(m.seq ?? 0));
     encoding.writeVarUint8Array(e, m.message);
   }
   return encoding.toUint8Array(e);
 }
 
-export function encodeDoc(docName: string, message: Uint8Array): Uint8Array {
-  return encodeDocs([{ docName, message }]);
+export function encodeDoc(docName: string, message: Uint8Array, seq = 0): Uint8Array {
+  return encodeDocs([{ docName, message, seq }]);
+}
+
+function checkSeq(seq: number): number {
+  if (!Number.isSafeInteger(seq) || seq < 0) {
+    throw new RangeError(`seq must be a non-negative safe integer, got ${seq}`);
+  }
+  return seq;
 }
 
 export function encodeAck(docName: string, seq: number, stateVector: Uint8Array): Uint8Array {
@@ -168,10 +187,16 @@ export function encodeAck(docName: string, seq: number, stateVector: Uint8Array)
   return encoding.toUint8Array(e);
 }
 
-export function encodeLeave(docName: string): Uint8Array {
+/**
+ * `seq` is the highest number the front end sent for `docName` on this
+ * connection before leaving: a relay that already received a later message
+ * (frames may arrive reordered) knows the Leave is stale and ignores it.
+ */
+export function encodeLeave(docName: string, seq = 0): Uint8Array {
   const e = encoding.createEncoder();
   encoding.writeVarUint(e, FrameType.Leave);
   encoding.writeVarString(e, docName);
+  encoding.writeVarUint(e, checkSeq(seq));
   return encoding.toUint8Array(e);
 }
 
@@ -204,7 +229,8 @@ export function splitDocMessages(
   let current: DocMessage[] = [];
   let size = 0;
   for (const m of messages) {
-    const cost = m.message.length + m.docName.length + 8;
+    // Varint overhead of the entry: name length, seq, message length.
+    const cost = m.message.length + m.docName.length + 16;
     if (current.length > 0 && size + cost > targetBytes) {
       batches.push(current);
       current = [];
@@ -242,16 +268,17 @@ export function decodeFrame(data: Uint8Array): Frame {
       }
       case FrameType.Docs: {
         const count = decoding.readVarUint(d);
-        // Each entry takes at least two bytes (two empty varints).
-        if (count === 0 || count * 2 > data.length - d.pos) {
+        // Each entry takes at least three bytes (three varints).
+        if (count === 0 || count * 3 > data.length - d.pos) {
           throw new ProtocolError('bad message count');
         }
-        const messages: DocMessage[] = [];
+        const messages: Required<DocMessage>[] = [];
         for (let i = 0; i < count; i++) {
           const docName = readDocName(d);
+          const seq = decoding.readVarUint(d);
           const message = decoding.readVarUint8Array(d);
           if (message.length === 0) throw new ProtocolError('empty doc message');
-          messages.push({ docName, message });
+          messages.push({ docName, seq, message });
         }
         frame = { type, messages };
         break;
@@ -263,9 +290,11 @@ export function decodeFrame(data: Uint8Array): Frame {
         frame = { type, docName, seq, stateVector };
         break;
       }
-      case FrameType.Leave:
-        frame = { type, docName: readDocName(d) };
+      case FrameType.Leave: {
+        const docName = readDocName(d);
+        frame = { type, docName, seq: decoding.readVarUint(d) };
         break;
+      }
       case FrameType.DocError: {
         const docName = decoding.readVarString(d);
         const code = decoding.readVarUint(d) as DocErrorCode;

@@ -36,6 +36,8 @@ export class MuxWsClient {
   readonly closed: Promise<SocketClose>;
   readonly #opened: Promise<void>;
   readonly #listeners = new Set<() => void>();
+  /** Sync messages numbered per doc, as a front end numbers them (what acks count). */
+  readonly #seqs = new Map<string, number>();
 
   /** Connects to `baseUrl` (`http://host:port`) + `/sync`; call `hello()` (or send raw frames) next. */
   constructor(baseUrl: string) {
@@ -79,14 +81,33 @@ export class MuxWsClient {
   }
 
   /** Starts syncing `docName` into a fresh local doc; local edits are sent as updates. */
-  sync(docName: string): Y.Doc {
-    const doc = new Y.Doc();
+  sync(docName: string, doc: Y.Doc = new Y.Doc()): Y.Doc {
     this.docs.set(docName, doc);
     doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin !== this) void this.sendRaw(encodeDoc(docName, encodeSyncUpdate(update)));
+      if (origin !== this) void this.sendRaw(this.#numbered(docName, encodeSyncUpdate(update)));
     });
-    void this.sendRaw(encodeDoc(docName, encodeSyncStep1(Y.encodeStateVector(doc))));
+    void this.sendRaw(this.#numbered(docName, encodeSyncStep1(Y.encodeStateVector(doc))));
     return doc;
+  }
+
+  /** Sync messages sent for `docName` so far (the highest number an ack can name). */
+  sent(docName: string): number {
+    return this.#seqs.get(docName) ?? 0;
+  }
+
+  /** The highest number the relay acked for `docName`. */
+  acked(docName: string): number {
+    let seq = 0;
+    for (const f of this.frames) {
+      if (f.type === FrameType.Ack && f.docName === docName) seq = Math.max(seq, f.seq);
+    }
+    return seq;
+  }
+
+  #numbered(docName: string, message: Uint8Array): Uint8Array {
+    const seq = (this.#seqs.get(docName) ?? 0) + 1;
+    this.#seqs.set(docName, seq);
+    return encodeDoc(docName, message, seq);
   }
 
   /** Resolves with `check()`'s first non-`undefined` result, re-checked on every frame. */
@@ -125,7 +146,9 @@ export class MuxWsClient {
         const y = decodeYMessage(message);
         if (doc === undefined || y.type !== YMessageType.Sync) continue;
         if (y.step === SyncStep.Step1) {
-          this.ws.send(encodeDoc(docName, encodeSyncStep2(Y.encodeStateAsUpdate(doc, y.payload))));
+          this.ws.send(
+            this.#numbered(docName, encodeSyncStep2(Y.encodeStateAsUpdate(doc, y.payload))),
+          );
         } else {
           Y.applyUpdate(doc, y.payload, this);
         }

@@ -12,7 +12,12 @@ interface Props {
 export function NoteListItem({ note, selected, now, onOpen }: Props) {
   const when = note.trashedAt === null ? note.updatedAt : note.trashedAt;
   return (
-    <li className="note-item" data-testid="note-item" data-note-id={note.id}>
+    <li
+      className="note-item"
+      data-testid="note-item"
+      data-note-id={note.id}
+      data-arriving={String(note.arriving)}
+    >
       <button
         type="button"
         className="note-open"
@@ -22,7 +27,13 @@ export function NoteListItem({ note, selected, now, onOpen }: Props) {
         <span className={note.title.trim() ? 'note-item-title' : 'note-item-title untitled'}>
           {note.title.trim() || 'Untitled'}
         </span>
-        <span className="note-item-snippet">{note.snippet || 'No text'}</span>
+        {note.arriving ? (
+          <span className="note-item-snippet arriving" data-testid="note-item-arriving">
+            Arriving…
+          </span>
+        ) : (
+          <span className="note-item-snippet">{note.snippet || 'No text'}</span>
+        )}
         <time className="note-item-time" dateTime={new Date(when).toISOString()}>
           {note.trashedAt === null ? '' : 'Deleted '}
           {relativeTime(when, now)}

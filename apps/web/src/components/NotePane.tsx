@@ -1,5 +1,6 @@
 import type { NoteStore } from '@lattice/notes';
 import { lazy, Suspense, useEffect, useRef } from 'react';
+import { useArriving } from '../hooks/useArriving.ts';
 import { useNoteHandle } from '../hooks/useNoteHandle.ts';
 import { useNoteSummary } from '../hooks/useNotes.ts';
 import { useNow } from '../hooks/useNow.ts';
@@ -25,6 +26,8 @@ interface Props {
   /** Nothing left to exchange with the relay: a note still missing is really gone. */
   synced: boolean;
   autoFocusTitle: boolean;
+  /** This session's record of the note and the list, for the copied link to carry. */
+  sessionToken?: () => Promise<string>;
   onBack(): void;
   onPurge(id: string): void;
 }
@@ -36,11 +39,13 @@ export function NotePane({
   identity,
   synced,
   autoFocusTitle,
+  sessionToken,
   onBack,
   onPurge,
 }: Props) {
   const summary = useNoteSummary(store, noteId);
   const { handle, error } = useNoteHandle(store, summary ? noteId : null);
+  const arriving = useArriving(handle, summary?.arriving ?? false);
   const editorRef = useRef<MarkdownEditorApi>(null);
   const now = useNow();
 
@@ -98,7 +103,10 @@ export function NotePane({
         )}
         <div className="note-actions">
           {handle ? <Presence awareness={handle.awareness} /> : null}
-          <CopyLinkButton path={workspacePath(store.workspaceId, noteId)} />
+          <CopyLinkButton
+            path={workspacePath(store.workspaceId, noteId)}
+            sessionToken={sessionToken}
+          />
           {trashed ? null : (
             <button
               type="button"
@@ -117,6 +125,15 @@ export function NotePane({
       {error ? (
         <div className="note-message" role="alert">
           <p>This note could not be opened: {error}</p>
+        </div>
+      ) : arriving ? (
+        // Never an empty or stale body: the index already promises more than this device holds.
+        <div className="note-arriving" data-testid="note-arriving" role="status">
+          <strong>This note is still arriving…</strong>
+          <span>
+            Its latest version is on its way from the relay and opens here as soon as it is
+            complete.
+          </span>
         </div>
       ) : handle ? (
         <Suspense fallback={<div className="editor" />}>

@@ -1,26 +1,35 @@
-import type { Replica, SyncStatus } from '@lattice/replication';
+import type { Replica, SessionWarning, SyncStatus } from '@lattice/replication';
 import { syncStatusText } from '../lib/syncStatusText.ts';
 
 interface Props {
   replica: Replica;
   status: SyncStatus;
   relayCount: number;
+  /** Session-guarantee warnings: something shown is older than what this session saw. */
+  warnings?: readonly SessionWarning[];
 }
 
 /** "Is my work safe?" at a glance. Offline, a click retries at once instead of waiting out the backoff. */
-export function SyncBadge({ replica, status, relayCount }: Props) {
+export function SyncBadge({ replica, status, relayCount, warnings = [] }: Props) {
   const text = syncStatusText(status, relayCount);
+  const first = warnings[0];
   const attributes = {
     className: 'sync-badge',
     'data-testid': 'sync-status',
     'data-state': status.state,
     'data-pending': String(status.pendingLocal),
-    title: text.detail,
+    'data-warnings': warnings.length,
+    title: first ? `${text.detail}\n${first.message}` : text.detail,
   };
   const content = (
     <>
       <span className="sync-dot" aria-hidden="true" />
       <span className="sync-label">{text.label}</span>
+      {first ? (
+        <span className="sync-warning-mark" role="img" aria-label={first.message}>
+          !
+        </span>
+      ) : null}
     </>
   );
   if (status.state === 'offline' && relayCount > 0) {

@@ -1,6 +1,7 @@
 import { useCallback, useState } from 'react';
 import { useBeforeUnload } from '../hooks/useBeforeUnload.ts';
-import { useNotes } from '../hooks/useNotes.ts';
+import { useNoteSummary, useNotes } from '../hooks/useNotes.ts';
+import { useSessionWarnings } from '../hooks/useReplicationInfo.ts';
 import { useSyncStatus } from '../hooks/useSyncStatus.ts';
 import { navigate } from '../lib/navigate.ts';
 import type { Identity } from '../workspace/identity.ts';
@@ -10,6 +11,7 @@ import type { WorkspaceEntry } from '../workspace/workspaces.ts';
 import { IdentityEditor } from './IdentityEditor.tsx';
 import { NoteList } from './NoteList.tsx';
 import { NotePane } from './NotePane.tsx';
+import { ReplicationPanel } from './ReplicationPanel.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
 import { SyncProgress } from './SyncProgress.tsx';
 import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
@@ -42,7 +44,11 @@ export function WorkspaceView({
   const [view, setView] = useState<'notes' | 'trash'>('notes');
   const [query, setQuery] = useState('');
   const [createdId, setCreatedId] = useState<string | null>(null);
-  const [notice, setNotice] = useState<string | null>(warning);
+  const [notice, setNotice] = useState<string | null>(warning ?? session.notice);
+  const [panelOpen, setPanelOpen] = useState(false);
+  const closePanel = useCallback(() => setPanelOpen(false), []);
+  const sessionWarnings = useSessionWarnings(replica);
+  const openSummary = useNoteSummary(store, noteId ?? '');
   const trashed = view === 'trash';
   const { notes, trashCount } = useNotes(store, { trashed, query });
 
@@ -74,13 +80,34 @@ export function WorkspaceView({
     <div className="app" data-pane={noteId ? 'note' : 'list'}>
       <aside className="sidebar">
         <header className="sidebar-header">
-          <WorkspaceSwitcher
-            workspaces={workspaces}
-            currentId={workspaceId}
-            onSwitch={(id) => navigate(workspacePath(id))}
-            onCreate={onCreateWorkspace}
+          <div className="header-row">
+            <WorkspaceSwitcher
+              workspaces={workspaces}
+              currentId={workspaceId}
+              onSwitch={(id) => navigate(workspacePath(id))}
+              onCreate={onCreateWorkspace}
+            />
+            <button
+              type="button"
+              className="icon-button"
+              data-testid="open-replication"
+              aria-label="Replication details"
+              title="Replication details"
+              aria-expanded={panelOpen}
+              onClick={() => setPanelOpen((open) => !open)}
+            >
+              <svg viewBox="0 0 20 20" aria-hidden="true">
+                <path d="M6 15.5h8.5a3.5 3.5 0 0 0 .3-7A5 5 0 0 0 5.2 9.6 3 3 0 0 0 6 15.5z" />
+                <path d="m8 11.8 1.6 1.5L12.5 10" />
+              </svg>
+            </button>
+          </div>
+          <SyncBadge
+            replica={replica}
+            status={status}
+            relayCount={session.relays.length}
+            warnings={sessionWarnings}
           />
-          <SyncBadge replica={replica} status={status} relayCount={session.relays.length} />
           <SyncProgress replica={replica} status={status} />
         </header>
         {notice ? (
@@ -142,6 +169,7 @@ export function WorkspaceView({
           trashed={trashed}
           searching={query.trim() !== ''}
           selectedId={noteId}
+          arriving={sessionWarnings.some((w) => w.docName === workspaceId)}
           onOpen={openNote}
         />
         <footer className="sidebar-footer">
@@ -157,6 +185,7 @@ export function WorkspaceView({
             identity={identity}
             synced={status.state === 'synced' || session.relays.length === 0}
             autoFocusTitle={noteId === createdId}
+            sessionToken={() => replica.exportSession([workspaceId, `${workspaceId}/${noteId}`])}
             onBack={() => openNote(null)}
             onPurge={purgeNote}
           />
@@ -166,6 +195,15 @@ export function WorkspaceView({
           </div>
         )}
       </main>
+      {panelOpen ? (
+        <ReplicationPanel
+          replica={replica}
+          status={status}
+          workspaceId={workspaceId}
+          note={noteId && openSummary ? { id: noteId, title: openSummary.title } : null}
+          onClose={closePanel}
+        />
+      ) : null}
     </div>
   );
 }

@@ -11,16 +11,18 @@ describe('syncStatusText', () => {
     );
     expect(syncStatusText({ state: 'syncing', pendingLocal: false }, 1).label).toBe('Syncing…');
     expect(syncStatusText({ state: 'synced', pendingLocal: false }, 1).label).toBe(
-      'All changes synced',
+      'All changes saved on relay',
     );
   });
 
   it('never claims everything is synced while local changes are pending', () => {
-    expect(syncStatusText({ state: 'syncing', pendingLocal: true }, 1).label).toBe(
-      'Saving to relay…',
-    );
-    expect(syncStatusText({ state: 'synced', pendingLocal: true }, 1).label).toBe(
-      'Saving to relay…',
+    for (const state of ['syncing', 'synced'] as const) {
+      const { label } = syncStatusText({ state, pendingLocal: true }, 1);
+      expect(label).toBe('Saved on this device — waiting for relay');
+      expect(label).not.toMatch(/saved on relay/i);
+    }
+    expect(syncStatusText({ state: 'offline', pendingLocal: true }, 1).label).not.toMatch(
+      /on relay/i,
     );
   });
 

@@ -7,6 +7,13 @@ export interface SyncStatusText {
   detail: string;
 }
 
+// Saved locally is not saved: the relay has not confirmed it stored these yet.
+const WAITING_FOR_RELAY: SyncStatusText = {
+  label: 'Saved on this device — waiting for relay',
+  detail:
+    'Your latest changes are stored on this device and on their way to the relay, which has not confirmed storing them yet.',
+};
+
 /**
  * Maps a replica's status to words a person understands at a glance. The
  * question people actually have is "is my work safe?", so pending local
@@ -33,20 +40,15 @@ export function syncStatusText(status: SyncStatus, relayCount: number): SyncStat
       };
     case 'syncing':
       return status.pendingLocal
-        ? {
-            label: 'Saving to relay…',
-            detail: 'Your latest changes are being stored on the relay.',
-          }
+        ? WAITING_FOR_RELAY
         : { label: 'Syncing…', detail: 'Exchanging changes with the relay.' };
     case 'synced':
       return status.pendingLocal
-        ? {
-            label: 'Saving to relay…',
-            detail: 'Your latest changes are being stored on the relay.',
-          }
+        ? WAITING_FOR_RELAY
         : {
-            label: 'All changes synced',
-            detail: 'Everything on this device is stored on the relay.',
+            label: 'All changes saved on relay',
+            detail:
+              'Everything on this device is stored on the relay: it survives losing this device.',
           };
   }
 }

@@ -48,6 +48,43 @@ describe('WorkspaceSession', () => {
     }
   });
 
+  it("imports a link's session token first: a device that lacks what the link's session saw says so", async () => {
+    const { session: first } = await WorkspaceSession.create(device());
+    const workspaceId = first.workspaceId;
+    const token = await first.replica.exportSession([workspaceId]);
+    await first.close();
+
+    // Another device, no relay: it cannot have the index doc the token says was read.
+    const second = await WorkspaceSession.open(workspaceId, { ...device(), sessionToken: token });
+    try {
+      expect(second.notice).toBeNull();
+      const warnings = second.replica.replicationInfo().sessionWarnings;
+      expect(warnings.map((w) => w.docName)).toContain(workspaceId);
+    } finally {
+      await second.close();
+    }
+    // Without the token the same empty device has nothing to warn about.
+    const plain = await WorkspaceSession.open(workspaceId, device());
+    try {
+      expect(plain.replica.replicationInfo().sessionWarnings).toEqual([]);
+    } finally {
+      await plain.close();
+    }
+  });
+
+  it('a token it cannot read is reported, and the workspace opens anyway', async () => {
+    const session = await WorkspaceSession.open('SomeoneElsesWorkspace1', {
+      ...device(),
+      sessionToken: 'not-a-token',
+    });
+    try {
+      expect(session.notice).toMatch(/could not be used/);
+      expect(session.store.list()).toEqual([]);
+    } finally {
+      await session.close();
+    }
+  });
+
   it('opens a workspace from a link empty: it never seeds content of its own', async () => {
     const options = device();
     const session = await WorkspaceSession.open('SomeoneElsesWorkspace1', options);

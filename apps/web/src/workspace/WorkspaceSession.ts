@@ -7,6 +7,15 @@ import {
 } from '@lattice/replication';
 import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
 
+/**
+ * Liveness for people: the badge must say "offline" within 5 s of the link
+ * going silent (a blackholed network, a sleeping Wi-Fi). The replica's
+ * timeout counts from the last frame it heard, and the badge renders after
+ * it, so the library default of exactly 5 s would land just past that; 4 s
+ * leaves a margin, and probing every 1.5 s lets one reply go missing.
+ */
+export const WEB_LIVENESS = { heartbeatIntervalMs: 1500, heartbeatTimeoutMs: 4000 } as const;
+
 /** How a session reaches storage and the network; defaults suit the browser. */
 export interface WorkspaceSessionOptions {
   /** Relay endpoints (`ws(s)://host/sync`); empty = this device only. */
@@ -18,6 +27,12 @@ export interface WorkspaceSessionOptions {
   /** Extra Replica options (tests: transport factory, timings). */
   replica?: Partial<Omit<ReplicaOptions, 'storage' | 'relays' | 'broadcastChannel'>>;
   now?: () => number;
+  /**
+   * A session token from a link (`Replica.exportSession`): imported before any
+   * doc is opened, so this device never shows those docs older than the
+   * linking session saw them. A bad token is reported in `notice`, not fatal.
+   */
+  sessionToken?: string;
 }
 
 /**
@@ -30,6 +45,8 @@ export class WorkspaceSession {
   readonly replica: Replica;
   readonly store: NoteStore;
   readonly relays: readonly string[];
+  /** Something about opening worth telling the person (an unreadable link token). */
+  readonly notice: string | null;
   readonly #storage: StorageAdapter;
   #closing: Promise<void> | null = null;
 
@@ -39,8 +56,10 @@ export class WorkspaceSession {
     replica: Replica,
     store: NoteStore,
     relays: readonly string[],
+    notice: string | null,
   ) {
     this.workspaceId = workspaceId;
+    this.notice = notice;
     this.#storage = storage;
     this.replica = replica;
     this.store = store;
@@ -58,17 +77,26 @@ export class WorkspaceSession {
     let replica: Replica | undefined;
     try {
       replica = new Replica({
+        ...WEB_LIVENESS,
         ...options.replica,
         storage,
         relays: options.relays,
         ...(options.broadcast === false ? {} : { broadcastChannel: `lattice:${workspaceId}` }),
       });
+      let notice: string | null = null;
+      if (options.sessionToken !== undefined) {
+        try {
+          replica.importSession(options.sessionToken);
+        } catch (error) {
+          notice = `The link's reading record could not be used (${error instanceof Error ? error.message : String(error)}); notes open without it.`;
+        }
+      }
       const store = await NoteStore.open({
         workspaceId,
         source: replica,
         ...(options.now ? { now: options.now } : {}),
       });
-      return new WorkspaceSession(workspaceId, storage, replica, store, options.relays);
+      return new WorkspaceSession(workspaceId, storage, replica, store, options.relays, notice);
     } catch (error) {
       await replica?.destroy().catch(() => undefined);
       await storage.close().catch(() => undefined);

@@ -58,6 +58,9 @@ export class MemoryDocSource implements DocSource {
       doc: doc.doc,
       awareness: doc.awareness,
       whenLoaded: Promise.resolve(),
+      // This source keeps no session record (no session guarantees): always current.
+      current: true,
+      onCurrentChange: () => () => {},
       release: () => {
         if (released) return;
         released = true;

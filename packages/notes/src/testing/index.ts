@@ -5,4 +5,5 @@
 
 export { type CountedMethod, CountingDocSource } from './CountingDocSource.ts';
 export { MemoryDocSource, type MemoryDocSourceOptions, REMOTE_ORIGIN } from './MemoryDocSource.ts';
+export { readNoteNaively } from './readNoteNaively.ts';
 export { exchange, transfer } from './sync.ts';

@@ -18,6 +18,7 @@ import {
   ProtocolError,
   SyncStep,
   splitDocMessages,
+  TARGET_BATCH_BYTES,
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
@@ -25,39 +26,98 @@ import { docNameProblem } from './docNames.ts';
 import type { Room, RoomMember } from './Room.ts';
 import type { SessionContext } from './sessionContext.ts';
 
-type Work =
-  | { type: typeof FrameType.Docs; messages: { docName: string; message: YMessage }[] }
-  | { type: typeof FrameType.Leave; docName: string };
+interface Incoming {
+  docName: string;
+  seq: number;
+  message: YMessage;
+}
+
+interface DocsWork {
+  type: typeof FrameType.Docs;
+  messages: Incoming[];
+  /** Index of the next message to handle (a frame is handled in parts when the peer is slow). */
+  next: number;
+  /** Docs this frame refused (reported once). */
+  refused: Set<string>;
+}
+
+type Work = DocsWork | { type: typeof FrameType.Leave; docName: string; seq: number };
 
 interface Subscription {
   room: Room;
   member: RoomMember;
   /** The room's awareness states have been sent since this subscription began. */
   greeted: boolean;
+  /** Joined only to store messages sent before a Leave; left again after the frame. */
+  transient: boolean;
+}
+
+/**
+ * Per doc: which numbered messages of this socket arrived and which are
+ * durable. Acks name the highest number up to which every message is both,
+ * so a duplicate or a message that overtook another never acks a gap.
+ */
+interface DocSeqs {
+  /** Every message numbered up to this arrived and is durable. */
+  acked: number;
+  /** Arrived, numbered above `acked`. */
+  seen: Set<number>;
+  /** Durable, numbered above `acked`. */
+  durable: Set<number>;
+  maxSeen: number;
+  /** `seq` of the last honoured Leave (-1: never left). */
+  leftAt: number;
+  /** The latest state vector the room reported durable. */
+  stateVector: Uint8Array;
+  /** The last `acked` value sent in an `Ack`. */
+  sentAck: number;
 }
 
 /** Frames queued while rooms load; beyond this the peer is flooding, not syncing. */
 const MAX_QUEUED_FRAMES = 10_000;
+/** Numbered messages of one doc held above a gap; beyond this the peer is not a front end. */
+const MAX_OUT_OF_ORDER = 10_000;
+/** Replies pause while more than this is queued toward the peer… */
+const HIGH_WATER_BYTES = 2 * TARGET_BATCH_BYTES;
+/** …and resume once the queue drained below this. */
+const LOW_WATER_BYTES = TARGET_BATCH_BYTES;
+const DRAIN_POLL_MS = 2;
+const EMPTY_STATE_VECTOR = new Uint8Array([0]);
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+function isSync(message: YMessage): boolean {
+  return message.type === YMessageType.Sync;
+}
+
+function bearsUpdate(message: YMessage): boolean {
+  return message.type === YMessageType.Sync && message.step !== SyncStep.Step1;
+}
+
 /**
  * The relay side of one Lattice multiplexed socket (`/sync`): Hello handshake,
- * batched replies per incoming `Docs` frame, subscriptions by first message,
- * `Leave`, heartbeat answers and per-doc acks after durable commit.
+ * streamed replies per incoming `Docs` frame (bounded frames, paced by the
+ * socket's backlog), subscriptions by first message, `Leave`, heartbeats in
+ * both directions, and per-doc acks of numbered messages after durable commit.
  */
 export class MultiplexedSession implements ConnectionHandler {
   readonly #conn: RelayConnection;
   readonly #ctx: SessionContext;
   #state: 'handshake' | 'open' | 'closed' = 'handshake';
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
+  #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  #lastHeard = performance.now();
+  #nonce = 0;
   readonly #queue: Work[] = [];
   #pumping = false;
   readonly #subs = new Map<string, Subscription>();
-  /** Update-bearing messages received per doc on this socket (never reset, also across Leave). */
-  readonly #seqs = new Map<string, number>();
+  /** Never reset, also across Leave: numbers are per connection and doc. */
+  readonly #seqs = new Map<string, DocSeqs>();
+  /** Docs whose `acked` advanced since the last `Ack` was sent. */
+  readonly #ackDue = new Set<string>();
+  #ackFlushQueued = false;
 
   constructor(conn: RelayConnection, ctx: SessionContext) {
     this.#conn = conn;
@@ -78,6 +138,7 @@ export class MultiplexedSession implements ConnectionHandler {
 
   receive(data: Uint8Array): void {
     if (this.#state === 'closed') return;
+    this.#lastHeard = performance.now();
     let frame: Frame;
     try {
       frame = decodeFrame(data);
@@ -90,25 +151,28 @@ export class MultiplexedSession implements ConnectionHandler {
       return;
     }
     switch (frame.type) {
+      case FrameType.Hello:
+        // A duplicated Hello (the fault model allows duplicates) changes nothing.
+        return;
       case FrameType.Heartbeat:
         // Answered at once, ahead of queued work: liveness must not wait for room loads.
         if (!frame.reply) this.#send(encodeHeartbeat(frame.nonce, true));
         return;
       case FrameType.Docs: {
-        const messages: { docName: string; message: YMessage }[] = [];
+        const messages: Incoming[] = [];
         for (const m of frame.messages) {
           try {
-            messages.push({ docName: m.docName, message: decodeYMessage(m.message) });
+            messages.push({ docName: m.docName, seq: m.seq, message: decodeYMessage(m.message) });
           } catch (err) {
             this.close(CloseCode.MalformedFrame, `doc ${m.docName}: ${errorMessage(err)}`);
             return;
           }
         }
-        this.#enqueue({ type: FrameType.Docs, messages });
+        this.#enqueue({ type: FrameType.Docs, messages, next: 0, refused: new Set() });
         return;
       }
       case FrameType.Leave:
-        this.#enqueue({ type: FrameType.Leave, docName: frame.docName });
+        this.#enqueue({ type: FrameType.Leave, docName: frame.docName, seq: frame.seq });
         return;
       default:
         this.close(CloseCode.MalformedFrame, `unexpected frame type ${frame.type} from a client`);
@@ -119,7 +183,9 @@ export class MultiplexedSession implements ConnectionHandler {
     if (this.#state === 'closed') return;
     this.#state = 'closed';
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
+    if (this.#heartbeatTimer !== undefined) clearInterval(this.#heartbeatTimer);
     this.#handshakeTimer = undefined;
+    this.#heartbeatTimer = undefined;
     this.#queue.length = 0;
     for (const sub of this.#subs.values()) sub.room.leave(sub.member);
     this.#subs.clear();
@@ -166,6 +232,19 @@ export class MultiplexedSession implements ConnectionHandler {
         id: this.#ctx.relayId,
       }),
     );
+    if (this.#ctx.heartbeatIntervalMs > 0) {
+      this.#heartbeatTimer = setInterval(() => this.#heartbeat(), this.#ctx.heartbeatIntervalMs);
+    }
+  }
+
+  #heartbeat(): void {
+    const silentFor = performance.now() - this.#lastHeard;
+    if (silentFor >= this.#ctx.heartbeatTimeoutMs) {
+      this.close(CloseCode.HeartbeatTimeout, `nothing heard for ${Math.round(silentFor / 1000)} s`);
+      return;
+    }
+    this.#nonce = (this.#nonce + 1) % 0x7fffffff;
+    this.#send(encodeHeartbeat(this.#nonce, false));
   }
 
   #enqueue(work: Work): void {
@@ -177,7 +256,7 @@ export class MultiplexedSession implements ConnectionHandler {
     void this.#pump();
   }
 
-  /** Handles queued frames in order; runs synchronously while no room needs loading. */
+  /** Handles queued frames in order; runs synchronously while no room loads and the socket keeps up. */
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
@@ -186,13 +265,17 @@ export class MultiplexedSession implements ConnectionHandler {
         const work = this.#queue.shift();
         if (work === undefined) break;
         if (work.type === FrameType.Leave) {
-          this.#leave(work.docName);
+          this.#leave(work.docName, work.seq);
           continue;
         }
         const loading = this.#subscribeAll(work.messages);
         if (loading !== undefined) await loading;
-        if (this.#state !== 'open') break;
-        this.#handleDocs(work.messages);
+        for (;;) {
+          if (this.#state !== 'open') return;
+          const backlog = this.#handleDocs(work);
+          if (backlog === undefined) break;
+          await backlog;
+        }
       }
     } catch (err) {
       this.#ctx.log('session.error', { error: errorMessage(err) });
@@ -202,8 +285,25 @@ export class MultiplexedSession implements ConnectionHandler {
     }
   }
 
+  #docSeqs(docName: string): DocSeqs {
+    let st = this.#seqs.get(docName);
+    if (st === undefined) {
+      st = {
+        acked: 0,
+        seen: new Set(),
+        durable: new Set(),
+        maxSeen: 0,
+        leftAt: -1,
+        stateVector: EMPTY_STATE_VECTOR,
+        sentAck: 0,
+      };
+      this.#seqs.set(docName, st);
+    }
+    return st;
+  }
+
   /** Joins the rooms of docs not yet subscribed; `undefined` when there is nothing to wait for. */
-  #subscribeAll(messages: readonly { docName: string }[]): Promise<unknown> | undefined {
+  #subscribeAll(messages: readonly Incoming[]): Promise<unknown> | undefined {
     const joins: Promise<void>[] = [];
     const seen = new Set<string>();
     for (const { docName } of messages) {
@@ -212,13 +312,14 @@ export class MultiplexedSession implements ConnectionHandler {
       if (docNameProblem(docName) !== undefined) continue;
       const member: RoomMember = {
         send: (message) => this.#send(encodeDoc(docName, message)),
-        ack: (seq, stateVector) => this.#send(encodeAck(docName, seq, stateVector)),
+        ack: (seqs, stateVector) => this.#durable(docName, seqs, stateVector),
       };
       joins.push(
         this.#ctx.join(docName, member).then(
           (room) => {
             if (this.#state === 'closed') room.leave(member);
-            else this.#subs.set(docName, { room, member, greeted: false });
+            // Transient until a message in this frame may subscribe it (see #handleDocs).
+            else this.#subs.set(docName, { room, member, greeted: false, transient: true });
           },
           () => {
             // Reported per message in #handleDocs: the doc stays unsubscribed.
@@ -229,13 +330,24 @@ export class MultiplexedSession implements ConnectionHandler {
     return joins.length === 0 ? undefined : Promise.all(joins);
   }
 
-  #handleDocs(messages: readonly { docName: string; message: YMessage }[]): void {
-    // Replies grouped per doc, in order of first mention, so each doc's answer
-    // reads SyncStep2, SyncStep1, awareness, as the session description says.
-    const replies = new Map<string, Uint8Array[]>();
-    const refused = new Set<string>();
-    const fresh = new Set<string>();
-    for (const { docName, message } of messages) {
+  /**
+   * Handles the frame's messages from `work.next` on, sending replies in
+   * bounded frames as they accumulate. Returns a promise to wait on (then call
+   * again) when the peer has too much unread, `undefined` when done.
+   */
+  #handleDocs(work: DocsWork): Promise<void> | undefined {
+    const { messages, refused } = work;
+    let batch: DocMessage[] = [];
+    let batchBytes = 0;
+    const flush = () => {
+      if (batch.length === 0) return;
+      for (const frame of splitDocMessages(batch)) this.#send(encodeDocs(frame));
+      batch = [];
+      batchBytes = 0;
+    };
+    while (work.next < messages.length) {
+      if (this.#state !== 'open') return undefined;
+      const { docName, seq, message } = messages[work.next++]!;
       if (refused.has(docName)) continue;
       const sub = this.#subs.get(docName);
       if (sub === undefined) {
@@ -248,47 +360,114 @@ export class MultiplexedSession implements ConnectionHandler {
         );
         continue;
       }
-      let out = replies.get(docName);
-      if (out === undefined) {
-        out = [];
-        replies.set(docName, out);
+      const st = this.#docSeqs(docName);
+      if (seq > 0) {
+        // A copy of a message already handled: applying it again would change nothing.
+        if (seq <= st.acked || st.seen.has(seq)) continue;
+        if (st.seen.size >= MAX_OUT_OF_ORDER) {
+          this.close(CloseCode.InternalError, `too many messages out of order for ${docName}`);
+          return undefined;
+        }
+        st.seen.add(seq);
+        if (seq > st.maxSeen) st.maxSeen = seq;
       }
-      if (!sub.greeted) {
-        sub.greeted = true;
-        fresh.add(docName);
+      // After a Leave, only messages numbered later than it may subscribe again;
+      // earlier ones overtook the Leave on the way and belong to the old subscription.
+      // (A peer that numbers nothing, and so left with 0, may always come back.)
+      const subscribes = st.leftAt < 0 || seq > st.leftAt || (seq === 0 && st.leftAt === 0);
+      if (subscribes) sub.transient = false;
+      else if (!bearsUpdate(message)) {
+        if (seq > 0) this.#durable(docName, [seq], st.stateVector);
+        continue;
       }
-      let seq: number | undefined;
-      if (message.type === YMessageType.Sync && message.step !== SyncStep.Step1) {
-        seq = (this.#seqs.get(docName) ?? 0) + 1;
-        this.#seqs.set(docName, seq);
-      }
+      let replies: Uint8Array[];
       try {
-        out.push(...sub.room.receive(sub.member, message, seq));
+        replies = sub.room.receive(
+          sub.member,
+          message,
+          seq > 0 && isSync(message) ? seq : undefined,
+        );
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
         this.close(CloseCode.MalformedFrame, `doc ${docName}: ${err.message}`);
-        return;
+        return undefined;
       }
+      if (seq > 0 && !isSync(message)) this.#durable(docName, [seq], st.stateVector);
       if (message.type === YMessageType.Sync && message.step === SyncStep.Step1) {
-        out.push(sub.room.syncStep1());
+        replies.push(sub.room.syncStep1());
+      }
+      if (!sub.greeted && !sub.transient) {
+        sub.greeted = true;
+        const states = sub.room.awarenessStates();
+        if (states !== undefined) replies.push(states);
+      }
+      for (const reply of replies) {
+        batch.push({ docName, message: reply });
+        batchBytes += reply.length + docName.length;
+      }
+      if (batchBytes >= TARGET_BATCH_BYTES) {
+        flush();
+        if (this.#conn.bufferedAmount > HIGH_WATER_BYTES) return this.#drain();
       }
     }
-    const batch: DocMessage[] = [];
-    for (const [docName, out] of replies) {
-      if (fresh.has(docName)) {
-        const states = this.#subs.get(docName)?.room.awarenessStates();
-        if (states !== undefined) out.push(states);
-      }
-      for (const message of out) batch.push({ docName, message });
+    flush();
+    for (const [docName, sub] of this.#subs) {
+      if (sub.transient) this.#leaveRoom(docName, sub);
     }
-    for (const frame of splitDocMessages(batch)) this.#send(encodeDocs(frame));
+    return undefined;
   }
 
-  #leave(docName: string): void {
+  /** Resolves once the peer has read most of what was sent (backpressure). */
+  async #drain(): Promise<void> {
+    while (this.#state === 'open' && this.#conn.bufferedAmount > LOW_WATER_BYTES) {
+      await new Promise((resolve) => setTimeout(resolve, DRAIN_POLL_MS));
+    }
+  }
+
+  #leave(docName: string, seq: number): void {
+    const st = this.#docSeqs(docName);
+    // A later message already arrived: this Leave was overtaken and is stale.
+    if (st.maxSeen > seq) return;
+    st.leftAt = Math.max(st.leftAt, seq);
     const sub = this.#subs.get(docName);
-    if (sub === undefined) return;
+    if (sub !== undefined) this.#leaveRoom(docName, sub);
+  }
+
+  #leaveRoom(docName: string, sub: Subscription): void {
     this.#subs.delete(docName);
     sub.room.leave(sub.member);
+  }
+
+  /** Messages `seqs` of `docName` are durable; advances the contiguous ack. */
+  #durable(docName: string, seqs: readonly number[], stateVector: Uint8Array): void {
+    if (this.#state === 'closed') return;
+    const st = this.#docSeqs(docName);
+    st.stateVector = stateVector;
+    for (const seq of seqs) if (seq > st.acked) st.durable.add(seq);
+    while (st.durable.has(st.acked + 1) && st.seen.has(st.acked + 1)) {
+      st.acked++;
+      st.durable.delete(st.acked);
+      st.seen.delete(st.acked);
+    }
+    if (st.acked > st.sentAck) {
+      this.#ackDue.add(docName);
+      this.#queueAckFlush();
+    }
+  }
+
+  /** One `Ack` per doc for everything that became durable in this microtask. */
+  #queueAckFlush(): void {
+    if (this.#ackFlushQueued) return;
+    this.#ackFlushQueued = true;
+    queueMicrotask(() => {
+      this.#ackFlushQueued = false;
+      for (const docName of this.#ackDue) {
+        const st = this.#docSeqs(docName);
+        st.sentAck = st.acked;
+        this.#send(encodeAck(docName, st.acked, st.stateVector));
+      }
+      this.#ackDue.clear();
+    });
   }
 
   #send(frame: Uint8Array): void {

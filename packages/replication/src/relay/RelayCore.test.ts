@@ -6,7 +6,9 @@ import type { ConnectionHandler, StorageAdapter } from '../ports.ts';
 import {
   CloseCode,
   DocErrorCode,
+  decodeFrame,
   decodeYMessage,
+  encodeAck,
   encodeAwarenessMessage,
   encodeDoc,
   encodeDocs,
@@ -21,6 +23,7 @@ import {
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   SyncStep,
+  TARGET_BATCH_BYTES,
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
@@ -147,16 +150,20 @@ describe('RelayCore multiplexed handshake', () => {
     expect(conn.frames()).toEqual([{ type: FrameType.Heartbeat, nonce: 42, reply: true }]);
   });
 
-  it('closes on a later undecodable frame or a frame only relays send', () => {
+  it('closes on a later undecodable frame or a frame only relays send; ignores a duplicated Hello', () => {
     const core = makeCore();
     const a = connectMux(core);
     a.handler.receive(new Uint8Array([FrameType.Docs, 1]));
     expect(a.conn.closedWith?.code).toBe(CloseCode.MalformedFrame);
     const b = connectMux(core);
+    b.conn.clear();
     b.handler.receive(HELLO);
+    expect(b.conn.closedWith).toBeUndefined();
+    expect(b.conn.sent).toEqual([]);
+    b.handler.receive(encodeAck('w1', 1, new Uint8Array([0])));
     expect(b.conn.closedWith).toEqual({
       code: CloseCode.MalformedFrame,
-      reason: 'unexpected frame type 0 from a client',
+      reason: 'unexpected frame type 2 from a client',
     });
   });
 });
@@ -200,32 +207,102 @@ describe('RelayCore multiplexed sync', () => {
     expect(core.stats()).toEqual({ rooms: 3, connections: 1 });
   });
 
-  it('acks update-bearing messages per doc after they are stored', async () => {
+  it('acks numbered messages per doc after they are stored', async () => {
     const storage = new MemoryStorage();
     const core = makeCore(storage);
     const { conn, handler } = connectMux(core);
     const client = new Y.Doc();
-    handler.receive(encodeDoc('w1/n1', encodeSyncStep1(Y.encodeStateVector(client))));
+    handler.receive(encodeDoc('w1/n1', encodeSyncStep1(Y.encodeStateVector(client)), 1));
     await conn.waitFor(() => (framesOf(conn, FrameType.Docs).length > 0 ? true : undefined));
     // Step 4: the client answers the relay's SyncStep1, even with nothing to send.
-    handler.receive(encodeDoc('w1/n1', encodeSyncStep2(Y.encodeStateAsUpdate(client))));
-    handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(client, 'hello'))));
-    handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(client, ' world', 5))));
+    handler.receive(encodeDoc('w1/n1', encodeSyncStep2(Y.encodeStateAsUpdate(client)), 2));
+    handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(client, 'hello')), 3));
+    handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(client, ' world', 5)), 4));
+    // Unnumbered messages (as a plain client would send) are applied but never acked.
+    handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(client, '!', 11))));
     await conn.waitFor(() =>
-      framesOf(conn, FrameType.Ack).some((a) => a.seq === 3) ? true : undefined,
+      framesOf(conn, FrameType.Ack).some((a) => a.seq === 4) ? true : undefined,
     );
+    await new Promise((r) => setTimeout(r, 10));
     const acks = framesOf(conn, FrameType.Ack);
-    // The empty SyncStep2 is durable at once; both updates share one group commit.
+    // Step1 and the empty Step2 are durable at once; both updates share one group commit.
     expect(acks.map((a) => [a.docName, a.seq])).toEqual([
       ['w1/n1', 1],
-      ['w1/n1', 3],
+      ['w1/n1', 2],
+      ['w1/n1', 4],
     ]);
     expect(Y.decodeStateVector(acks.at(-1)!.stateVector)).toEqual(
       Y.decodeStateVector(Y.encodeStateVector(client)),
     );
     const stored = new Y.Doc();
     for (const u of (await storage.load('w1/n1')).updates) Y.applyUpdate(stored, u);
-    expect(stored.getText('body').toString()).toBe('hello world');
+    expect(stored.getText('body').toString()).toBe('hello world!');
+  });
+
+  it('acks only the contiguous durable prefix when messages arrive reordered or twice', async () => {
+    const storage = new MemoryStorage();
+    const core = makeCore(storage);
+    const { conn, handler } = connectMux(core);
+    const client = new Y.Doc();
+    const step1 = encodeDoc('w1/n1', encodeSyncStep1(Y.encodeStateVector(client)), 1);
+    const u2 = encodeDoc('w1/n1', encodeSyncUpdate(edit(client, 'a')), 2);
+    const u3 = encodeDoc('w1/n1', encodeSyncUpdate(edit(client, 'b', 1)), 3);
+    const u4 = encodeDoc('w1/n1', encodeSyncUpdate(edit(client, 'c', 2)), 4);
+    const acked = () => framesOf(conn, FrameType.Ack).map((a) => a.seq);
+    handler.receive(step1);
+    handler.receive(u3);
+    handler.receive(u4);
+    handler.receive(u3);
+    await new Promise((r) => setTimeout(r, 20));
+    // 3 and 4 are stored, but 2 is missing: nothing beyond 1 may be acked.
+    expect(acked()).toEqual([1]);
+    handler.receive(u2);
+    await conn.waitFor(() => (acked().includes(4) ? true : undefined));
+    handler.receive(u2);
+    handler.receive(step1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(acked()).toEqual([1, 4]);
+    const stored = new Y.Doc();
+    for (const u of (await storage.load('w1/n1')).updates) Y.applyUpdate(stored, u);
+    expect(stored.getText('body').toString()).toBe('abc');
+    // The duplicate Step1 was not answered again.
+    const step1Answers = conn
+      .docMessages('w1/n1')
+      .filter((m) => m.type === YMessageType.Sync && m.step === SyncStep.Step2);
+    expect(step1Answers).toHaveLength(1);
+    await core.close();
+  });
+
+  it('ignores a Leave overtaken by a later message, and keeps acking messages it overtook', async () => {
+    const core = makeCore();
+    const { conn, handler } = connectMux(core);
+    const other = connectMux(core);
+    const client = new Y.Doc();
+    const sv = () => Y.encodeStateVector(client);
+    other.handler.receive(encodeDoc('w1', encodeSyncStep1(sv()), 1));
+    // Sent: Step1(1), Update(2), Leave(2), Step1(3). Arrives: Step1(1), Leave(2), Update(2)…
+    handler.receive(encodeDoc('w1', encodeSyncStep1(sv()), 1));
+    const update = edit(client, 'x');
+    handler.receive(encodeLeave('w1', 2));
+    handler.receive(encodeDoc('w1', encodeSyncUpdate(update), 2));
+    await conn.waitFor(() =>
+      framesOf(conn, FrameType.Ack).some((a) => a.seq === 2) ? true : undefined,
+    );
+    // …applied and acked, but it did not subscribe the doc again.
+    conn.clear();
+    other.handler.receive(encodeDoc('w1', encodeSyncUpdate(edit(new Y.Doc(), 'y')), 2));
+    await new Promise((r) => setTimeout(r, 5));
+    expect(conn.docMessages('w1')).toEqual([]);
+    // Then Step1(3) and a stale copy of Leave(2): the doc stays subscribed.
+    handler.receive(encodeDoc('w1', encodeSyncStep1(sv()), 3));
+    handler.receive(encodeLeave('w1', 2));
+    other.handler.receive(encodeDoc('w1', encodeSyncUpdate(edit(new Y.Doc(), 'z')), 3));
+    await conn.waitFor(() =>
+      conn.docMessages('w1').some((m) => m.type === YMessageType.Sync && m.step === SyncStep.Update)
+        ? true
+        : undefined,
+    );
+    await core.close();
   });
 
   it('forwards updates and awareness between multiplexed and y-websocket members of a room', async () => {
@@ -245,7 +322,7 @@ describe('RelayCore multiplexed sync', () => {
     mux.handler.receive(encodeDoc('w1/n1', encodeSyncStep1(Y.encodeStateVector(muxDoc))));
     await mux.conn.waitFor(() => (framesOf(mux.conn, FrameType.Docs).length ? true : undefined));
 
-    mux.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(muxDoc, 'from mux'))));
+    mux.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(muxDoc, 'from mux')), 1));
     const ywsDoc = new Y.Doc();
     for (const u of syncMessages(yws.conn.yMessages(), SyncStep.Update)) Y.applyUpdate(ywsDoc, u);
     expect(ywsDoc.getText('body').toString()).toBe('from mux');
@@ -329,6 +406,10 @@ describe('RelayCore multiplexed sync', () => {
     a.conn.clear();
     b.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(new Y.Doc(), 'after leave'))));
     expect(a.conn.sent).toEqual([]);
+    // A peer that numbers nothing subscribes again with its next message.
+    a.handler.receive(encodeDoc('w1/n1', encodeSyncStep1(Y.encodeStateVector(aDoc))));
+    b.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(new Y.Doc(), 'back'))));
+    expect(syncMessages(a.conn.docMessages('w1/n1'), SyncStep.Update)).toHaveLength(1);
     aware.awareness.destroy();
     await core.close();
   });
@@ -384,7 +465,7 @@ describe('RelayCore refusals', () => {
 
     good.conn.clear();
     const doc = new Y.Doc();
-    good.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(doc, 'still fine'))));
+    good.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(edit(doc, 'still fine')), 1));
     await good.conn.waitFor(() => (framesOf(good.conn, FrameType.Ack).length ? true : undefined));
     expect(good.conn.closedWith).toBeUndefined();
     expect(core.stats().connections).toBe(1);
@@ -472,6 +553,128 @@ describe('RelayCore lifecycle', () => {
     expect(() => new RelayCore({ storage: new MemoryStorage(), commitWindowMs: -1 })).toThrow(
       RangeError,
     );
+    expect(
+      () =>
+        new RelayCore({
+          storage: new MemoryStorage(),
+          heartbeatIntervalMs: 100,
+          heartbeatTimeoutMs: 100,
+        }),
+    ).toThrow(/heartbeatTimeoutMs/);
+  });
+});
+
+describe('RelayCore liveness', () => {
+  it('probes multiplexed peers and drops a silent one, freeing its awareness', async () => {
+    const core = makeCore(new MemoryStorage(), { heartbeatIntervalMs: 20, heartbeatTimeoutMs: 80 });
+    const silent = connectMux(core);
+    const alive = connectMux(core);
+    const silentDoc = new Y.Doc();
+    const aware = awarenessOf(silentDoc, { user: 'gone quiet' });
+    for (const c of [silent, alive]) {
+      c.handler.receive(encodeDoc('w1', encodeSyncStep1(Y.encodeStateVector(new Y.Doc())), 1));
+      await c.conn.waitFor(() => (framesOf(c.conn, FrameType.Docs).length ? true : undefined));
+    }
+    silent.handler.receive(encodeDoc('w1', aware.message));
+    expect(clientIdsIn(alive.conn.docMessages('w1')).has(silentDoc.clientID)).toBe(true);
+    // `alive` answers every probe (any frame would do); `silent` never sends again.
+    let answered = 0;
+    const answer = setInterval(() => {
+      const probes = framesOf(alive.conn, FrameType.Heartbeat).filter((f) => !f.reply);
+      for (const probe of probes.slice(answered)) {
+        alive.handler.receive(encodeHeartbeat(probe.nonce, true));
+      }
+      answered = probes.length;
+    }, 5);
+    try {
+      const started = performance.now();
+      await silent.conn.waitFor(() => silent.conn.closedWith, 1000);
+      const after = performance.now() - started;
+      expect(silent.conn.closedWith?.code).toBe(CloseCode.HeartbeatTimeout);
+      expect(after).toBeGreaterThanOrEqual(60);
+      expect(after).toBeLessThan(80 + 20 + 50);
+      // The silent peer got probes it never answered.
+      expect(framesOf(silent.conn, FrameType.Heartbeat).some((f) => !f.reply)).toBe(true);
+      // Its awareness state is gone for everyone else.
+      expect(clientIdsIn(alive.conn.docMessages('w1')).has(silentDoc.clientID)).toBe(false);
+      await new Promise((r) => setTimeout(r, 150));
+      expect(alive.conn.closedWith).toBeUndefined();
+      expect(answered).toBeGreaterThan(3);
+      expect(core.stats().connections).toBe(1);
+    } finally {
+      clearInterval(answer);
+      aware.awareness.destroy();
+      await core.close();
+    }
+  });
+
+  it('streams the answer to a large batch in bounded frames, pausing while the peer lags', async () => {
+    const storage = new MemoryStorage();
+    const names = Array.from({ length: 60 }, (_, i) => `w1/n${i}`);
+    for (const name of names) {
+      const doc = new Y.Doc();
+      doc.getText('body').insert(0, `${name} `.repeat(12_000)); // ~80 kB each
+      await storage.append(name, [Y.encodeStateAsUpdate(doc)]);
+    }
+    const core = makeCore(storage);
+    const { conn, handler } = connectMux(core);
+    conn.clear();
+    // A peer that reads slowly: 1 MB drains every 10 ms.
+    let backlog = 0;
+    let maxBacklog = 0;
+    const send = conn.send.bind(conn);
+    conn.send = (frame) => {
+      send(frame);
+      backlog += frame.length;
+      maxBacklog = Math.max(maxBacklog, backlog);
+    };
+    Object.defineProperty(conn, 'bufferedAmount', { get: () => backlog });
+    const reader = setInterval(() => {
+      backlog = Math.max(0, backlog - TARGET_BATCH_BYTES);
+    }, 10);
+    // Heartbeats are answered while the stream waits for the peer.
+    let heartbeatAnsweredDuringStream = false;
+    try {
+      const empty = Y.encodeStateVector(new Y.Doc());
+      handler.receive(
+        encodeDocs(names.map((docName) => ({ docName, seq: 1, message: encodeSyncStep1(empty) }))),
+      );
+      await new Promise((r) => setTimeout(r, 15));
+      const before = conn.sent.length;
+      handler.receive(encodeHeartbeat(5, false));
+      heartbeatAnsweredDuringStream = framesOf(conn, FrameType.Heartbeat).some(
+        (f) => f.nonce === 5,
+      );
+      await conn.waitFor(
+        () =>
+          names.every((n) =>
+            conn
+              .docMessages(n)
+              .some((m) => m.type === YMessageType.Sync && m.step === SyncStep.Step1),
+          )
+            ? true
+            : undefined,
+        5000,
+      );
+      expect(before).toBeLessThan(conn.sent.length); // still streaming when the probe came
+      expect(framesOf(conn, FrameType.Docs).length).toBeGreaterThan(3);
+      for (const frame of conn.sent) {
+        if (decodeFrame(frame).type === FrameType.Docs) {
+          expect(frame.length).toBeLessThanOrEqual(TARGET_BATCH_BYTES + 100_000);
+        }
+      }
+      // Never more than a few frames ahead of the reader.
+      expect(maxBacklog).toBeLessThanOrEqual(3 * TARGET_BATCH_BYTES + 200_000);
+      expect(heartbeatAnsweredDuringStream).toBe(true);
+      const client = new Y.Doc();
+      for (const u of syncMessages(conn.docMessages('w1/n59'), SyncStep.Step2)) {
+        Y.applyUpdate(client, u);
+      }
+      expect(client.getText('body').toString()).toBe('w1/n59 '.repeat(12_000));
+    } finally {
+      clearInterval(reader);
+      await core.close();
+    }
   });
 });
 

@@ -19,6 +19,14 @@ export interface RelayCoreOptions {
   compactAfterUpdates?: number;
   /** A multiplexed socket without a valid `Hello` this long is closed (default 10 s). */
   handshakeTimeoutMs?: number;
+  /** Heartbeat probes to multiplexed sockets this often (default 5 s; 0 disables probes and the timeout). */
+  heartbeatIntervalMs?: number;
+  /**
+   * A multiplexed socket from which nothing (any frame counts) arrived for this
+   * long is closed with `CloseCode.HeartbeatTimeout`, freeing its awareness
+   * states (default 15 s; must exceed `heartbeatIntervalMs`).
+   */
+  heartbeatTimeoutMs?: number;
   /** Structured events (room loads, commits, closes); silent when omitted. */
   log?: RelayLog;
 }
@@ -71,10 +79,27 @@ export class RelayCore {
       options.handshakeTimeoutMs,
       10_000,
     );
+    const heartbeatIntervalMs = nonNegative(
+      'heartbeatIntervalMs',
+      options.heartbeatIntervalMs,
+      5_000,
+    );
+    const heartbeatTimeoutMs = nonNegative(
+      'heartbeatTimeoutMs',
+      options.heartbeatTimeoutMs,
+      15_000,
+    );
+    if (heartbeatIntervalMs > 0 && heartbeatTimeoutMs <= heartbeatIntervalMs) {
+      throw new RangeError(
+        `RelayCore: heartbeatTimeoutMs (${heartbeatTimeoutMs}) must exceed heartbeatIntervalMs (${heartbeatIntervalMs})`,
+      );
+    }
     this.#log = options.log ?? noLog;
     this.#ctx = {
       relayId: this.relayId,
       handshakeTimeoutMs,
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
       log: this.#log,
       join: (docName, member) => this.#join(docName, member),
       ended: (session) => {

@@ -70,7 +70,8 @@ function instrumented(inner: StorageAdapter = new MemoryStorage()) {
 
 interface TestMember extends RoomMember {
   sent: YMessage[];
-  acks: { seq: number; stateVector: Uint8Array }[];
+  /** One entry per `ack` call (one per commit). */
+  acks: { seqs: readonly number[]; stateVector: Uint8Array }[];
 }
 
 function member(): TestMember {
@@ -78,7 +79,7 @@ function member(): TestMember {
     sent: [],
     acks: [],
     send: (message) => m.sent.push(decodeYMessage(message)),
-    ack: (seq, stateVector) => m.acks.push({ seq, stateVector }),
+    ack: (seqs, stateVector) => m.acks.push({ seqs: [...seqs], stateVector }),
   };
   return m;
 }
@@ -194,7 +195,8 @@ describe('Room', () => {
     room.receive(a, update(edit(client, 'late')), 21);
     gate.release();
     await until(() => a.acks.length === 2);
-    expect(a.acks.map((x) => x.seq)).toEqual([20, 21]);
+    // One call per commit, naming every message it made durable.
+    expect(a.acks.map((x) => x.seqs)).toEqual([Array.from({ length: 20 }, (_, i) => i + 1), [21]]);
     expect(s.calls.append).toEqual([20, 1]);
     expect(Y.decodeStateVector(a.acks[1]!.stateVector)).toEqual(
       Y.decodeStateVector(Y.encodeStateVector(client)),
@@ -211,15 +213,15 @@ describe('Room', () => {
     room.join(a);
     const empty = Y.encodeStateAsUpdate(new Y.Doc());
     room.receive(a, { type: YMessageType.Sync, step: SyncStep.Step2, payload: empty }, 1);
-    expect(a.acks.map((x) => x.seq)).toEqual([1]);
+    expect(a.acks.map((x) => x.seqs)).toEqual([[1]]);
     expect(s.calls.append).toEqual([]);
 
     const client = new Y.Doc();
     room.receive(a, update(edit(client, 'x')), 2);
     room.receive(a, { type: YMessageType.Sync, step: SyncStep.Step2, payload: empty }, 3);
-    expect(a.acks.map((x) => x.seq)).toEqual([1]);
+    expect(a.acks.map((x) => x.seqs)).toEqual([[1]]);
     await until(() => a.acks.length === 2);
-    expect(a.acks.map((x) => x.seq)).toEqual([1, 3]);
+    expect(a.acks.map((x) => x.seqs)).toEqual([[1], [2, 3]]);
     expect(s.calls.append).toEqual([1]);
     await room.unload(false);
   });

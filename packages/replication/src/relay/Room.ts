@@ -16,8 +16,11 @@ import {
 export interface RoomMember {
   /** Sends one y-websocket message about this room's doc. */
   send(message: Uint8Array): void;
-  /** The first `seq` update-bearing messages from this member are durable; the room then held `stateVector`. */
-  ack(seq: number, stateVector: Uint8Array): void;
+  /**
+   * The messages numbered `seqs` (as passed to `receive`) are durable, and so
+   * is `stateVector` of the room. Called once per commit, in commit order.
+   */
+  ack(seqs: readonly number[], stateVector: Uint8Array): void;
 }
 
 /** Structured log sink shared by the relay core and its rooms. */
@@ -39,8 +42,8 @@ type RoomState = 'new' | 'loading' | 'open' | 'unloading' | 'unloaded';
 
 interface CommitBatch {
   updates: Uint8Array[];
-  /** Highest seq per member to acknowledge once the batch is durable. */
-  acks: Map<RoomMember, number>;
+  /** Seqs per member to acknowledge once the batch is durable. */
+  acks: Map<RoomMember, number[]>;
   stateVector: Uint8Array;
 }
 
@@ -72,7 +75,7 @@ export class Room {
   #changed = false;
   /** Set while applying an update that may release held-back parts: echo to the sender too. */
   #echo = false;
-  #pending: { updates: Uint8Array[]; acks: Map<RoomMember, number> } | null = null;
+  #pending: { updates: Uint8Array[]; acks: Map<RoomMember, number[]> } | null = null;
   /** Batch whose append is in flight (its acks are not sent yet). */
   #inflight: CommitBatch | null = null;
   /** Settles (true on success) when the current append (and any compaction after it) ends. */
@@ -188,9 +191,10 @@ export class Room {
 
   /**
    * Handles one y-websocket message from `member` and returns the replies for
-   * it. `seq` (multiplexed members only) numbers update-bearing messages; it is
-   * acknowledged once the message's update is durable. Throws `ProtocolError`
-   * when the payload cannot be applied.
+   * it. `seq` (multiplexed members only) numbers the message; it is
+   * acknowledged through `member.ack` once everything the room applied up to
+   * this message is durable. Throws `ProtocolError` when the payload cannot
+   * be applied.
    */
   receive(member: RoomMember, message: YMessage, seq?: number): Uint8Array[] {
     if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
@@ -203,10 +207,11 @@ export class Room {
           } catch (err) {
             throw new ProtocolError(`bad state vector: ${errorMessage(err)}`);
           }
+          if (seq !== undefined) this.requestAck(member, seq);
           return [encodeSyncStep2(update)];
         }
         this.#applyUpdate(member, message.payload);
-        if (seq !== undefined) this.#requestAck(member, seq);
+        if (seq !== undefined) this.requestAck(member, seq);
         return [];
       case YMessageType.Awareness:
         try {
@@ -290,11 +295,20 @@ export class Room {
     }
   }
 
-  #requestAck(member: RoomMember, seq: number): void {
-    // A message that added nothing new is durable as soon as everything before it is.
+  /**
+   * Acknowledges `seq` to `member` once everything applied so far is durable:
+   * with the pending batch, behind the one in flight, or at once.
+   */
+  requestAck(member: RoomMember, seq: number): void {
+    if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
     const batch = this.#pending ?? this.#inflight;
-    if (batch !== null) batch.acks.set(member, seq);
-    else member.ack(seq, Y.encodeStateVector(this.#doc));
+    if (batch === null) {
+      member.ack([seq], Y.encodeStateVector(this.#doc));
+      return;
+    }
+    const seqs = batch.acks.get(member);
+    if (seqs === undefined) batch.acks.set(member, [seq]);
+    else seqs.push(seq);
   }
 
   /** Starts appending the pending batch unless an append is already running. */
@@ -332,9 +346,9 @@ export class Room {
     this.#inflight = null;
     this.#retryDelayMs = 0;
     this.#storedCount += batch.updates.length;
-    for (const [member, seq] of batch.acks) {
+    for (const [member, seqs] of batch.acks) {
       try {
-        member.ack(seq, batch.stateVector);
+        member.ack(seqs, batch.stateVector);
       } catch (err) {
         this.#options.log('room.ack_failed', { doc: this.name, error: errorMessage(err) });
       }
@@ -350,7 +364,10 @@ export class Room {
   #requeue(batch: CommitBatch): void {
     const later = this.#pending;
     const acks = new Map(batch.acks);
-    if (later !== null) for (const [member, seq] of later.acks) acks.set(member, seq);
+    if (later !== null) {
+      for (const [member, seqs] of later.acks)
+        acks.set(member, [...(acks.get(member) ?? []), ...seqs]);
+    }
     this.#pending = { updates: [...batch.updates, ...(later?.updates ?? [])], acks };
   }
 

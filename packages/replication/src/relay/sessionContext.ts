@@ -4,6 +4,10 @@ import type { RelayLog, Room, RoomMember } from './Room.ts';
 export interface SessionContext {
   readonly relayId: string;
   readonly handshakeTimeoutMs: number;
+  /** Heartbeat probe period toward multiplexed peers (0: none). */
+  readonly heartbeatIntervalMs: number;
+  /** A multiplexed peer silent this long is closed with `HeartbeatTimeout`. */
+  readonly heartbeatTimeoutMs: number;
   readonly log: RelayLog;
   /** Loads the doc's room if needed and adds `member`; rejects when the doc cannot be loaded. */
   join(docName: string, member: RoomMember): Promise<Room>;

@@ -8,9 +8,53 @@ export type {
   Acceptor,
   DeliverySchedule,
   FrameDirection,
+  LinkControl,
   MemoryTransportOptions,
 } from '../transport/MemoryTransport.ts';
 export { MemoryTransport } from '../transport/MemoryTransport.ts';
+export { type FaultyScheduleOptions, faultySchedule } from './faultySchedule.ts';
 export { type FrameCounts, MemoryNetwork } from './MemoryNetwork.ts';
+export { NaiveSessionTracker } from './NaiveSessionTracker.ts';
 export { ReplicaWorld, WORLD_RELAY_URL } from './ReplicaWorld.ts';
+export { SessionHistory } from './SessionHistory.ts';
+export { CrashableStorage, CrashedError } from './sim/CrashableStorage.ts';
+export {
+  type DeleteSet,
+  type DocState,
+  describeDoc,
+  docStateOf,
+  formatVector,
+  mergeVectorInto,
+  missingDeletions,
+  missingFrom,
+  rangeDeleted,
+  readStoredDoc,
+  type StateVectorMap,
+  sameState,
+  sameVector,
+} from './sim/docState.ts';
+export { RelayNode } from './sim/RelayNode.ts';
+export { ReplicaNode } from './sim/ReplicaNode.ts';
+export {
+  type CutMode,
+  type Endpoint,
+  type LinkFaults,
+  type NetworkStats,
+  type SimLink,
+  SimNetwork,
+  type SimNetworkOptions,
+} from './sim/SimNetwork.ts';
+export {
+  DEFAULT_LINK_FAULTS,
+  DEFAULT_STEP_WEIGHTS,
+  DEFAULT_TIMING,
+  type SimClock,
+  type SimReport,
+  type SimStepWeights,
+  type SimTiming,
+  Simulation,
+  type SimulationOptions,
+} from './sim/Simulation.ts';
+export { VirtualTime } from './sim/VirtualTime.ts';
+export type { CrashInfo, SimView, SimWorkload } from './sim/workload.ts';
 export { storageContract } from './storageContract.ts';

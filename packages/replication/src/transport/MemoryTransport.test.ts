@@ -1,5 +1,7 @@
+import * as prng from 'lib0/prng';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionHandler, RelayConnection, TransportCloseEvent } from '../ports.ts';
+import { faultySchedule } from '../testing/faultySchedule.ts';
 import { type Acceptor, MemoryTransport } from './MemoryTransport.ts';
 
 const tick = (ms = 5) => new Promise((r) => setTimeout(r, ms));
@@ -100,14 +102,18 @@ describe('MemoryTransport', () => {
     expect(relay2.log).toContain('closed');
   });
 
-  it('lets a schedule delay, reorder or drop frames', async () => {
+  it('lets a schedule delay, reorder or duplicate frames, or end the link to drop one', async () => {
     const relay = echo();
     const held: (() => void)[] = [];
     const t = new MemoryTransport(relay.acceptor, {
-      schedule: (deliver, frame, direction) => {
-        if (direction === 'up' && frame[0] === 3) return; // dropped
+      schedule: (deliver, frame, direction, link) => {
+        if (direction === 'up' && frame[0] === 9) {
+          link.sever('lost');
+          return;
+        }
         if (direction === 'up') held.push(deliver);
         else deliver();
+        if (direction === 'up' && frame[0] === 2) deliver(); // a duplicate
       },
     });
     const got: number[] = [];
@@ -115,8 +121,45 @@ describe('MemoryTransport', () => {
     await open(t);
     t.send(new Uint8Array([1]));
     t.send(new Uint8Array([2]));
-    t.send(new Uint8Array([3]));
+    expect(t.bufferedAmount).toBe(1); // the duplicate's first copy arrived already
     for (const deliver of held.reverse()) deliver();
-    expect(got).toEqual([2, 1]);
+    expect(got).toEqual([2, 2, 1]);
+    expect(t.bufferedAmount).toBe(0);
+    const closed = new Promise<TransportCloseEvent>((resolve) => {
+      t.onClose = resolve;
+    });
+    t.send(new Uint8Array([9]));
+    expect((await closed).code).toBe(1006);
+    await tick();
+    expect(relay.log.at(-1)).toBe('closed');
+  });
+
+  it('injects seeded reorder, duplicates and drops with faultySchedule', async () => {
+    const run = async (seed: number) => {
+      const gen = prng.create(seed);
+      const relay = echo();
+      const t = new MemoryTransport(relay.acceptor, {
+        schedule: faultySchedule({
+          random: () => prng.real53(gen),
+          maxDelayMs: 4,
+          duplicate: 0.3,
+          directions: ['up'],
+        }),
+      });
+      const got: number[] = [];
+      t.onMessage = (f) => got.push(f[0]!);
+      await open(t);
+      for (let i = 0; i < 40; i++) t.send(new Uint8Array([i]));
+      await tick(30);
+      t.close();
+      return got;
+    };
+    const a = await run(7);
+    // Seeded: the same frames are duplicated again (arrival order also depends on timer timing).
+    const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+    expect(sorted(await run(7))).toEqual(sorted(a));
+    expect(new Set(a).size).toBe(40); // nothing lost on a healthy link…
+    expect(a.length).toBeGreaterThan(40); // …some arrived twice…
+    expect(a).not.toEqual(sorted(a)); // …and some overtook others.
   });
 });

@@ -13,14 +13,28 @@ export type Acceptor = (conn: RelayConnection) => ConnectionHandler;
 export type FrameDirection = 'up' | 'down';
 
 /**
- * Decides when a frame is delivered: call `deliver` once (later, to delay or
- * reorder) or never (to drop). The default delivers on the next macrotask,
- * in order, like a socket.
+ * What a `DeliverySchedule` may do to the connection a frame travels on. Per
+ * the fault model (docs/ARCHITECTURE.md), a frame that is not delivered ends
+ * the connection: visibly (`sever`) or silently (`silence`, half-open).
+ */
+export interface LinkControl {
+  /** Drops the connection; both ends learn it closed (code 1006). */
+  sever(reason?: string): void;
+  /** The connection goes quiet both ways without a close event (half-open). */
+  silence(): void;
+}
+
+/**
+ * Decides when a frame is delivered: call `deliver` later to delay or reorder
+ * it, more than once to duplicate it (each call delivers one copy), or never
+ * and end the connection through `link` to drop it. The default delivers on
+ * the next macrotask, in order, like a socket.
  */
 export type DeliverySchedule = (
   deliver: () => void,
   frame: Uint8Array,
   direction: FrameDirection,
+  link: LinkControl,
 ) => void;
 
 /** Close code of a connection lost without a close frame (as browsers report it). */
@@ -99,14 +113,18 @@ export class MemoryTransport implements Transport {
     const copy = frame.slice();
     this.#onFrame?.(copy, 'up');
     this.#buffered += copy.length;
+    let pending = true;
     this.#schedule(
       () => {
-        this.#buffered -= copy.length;
+        if (pending) this.#buffered -= copy.length;
+        pending = false;
         if (!this.#serverOpen || this.#silent) return;
-        this.#handler?.receive(copy);
+        // Each copy is its own buffer, as two arrivals of one frame would be.
+        this.#handler?.receive(copy.slice());
       },
       copy,
       'up',
+      this.#control,
     );
   }
 
@@ -117,6 +135,11 @@ export class MemoryTransport implements Transport {
     // Over a half-open link the close frame is lost too: the relay finds out on its own.
     if (wasOpen && !this.#silent) this.#serverClosed();
   }
+
+  readonly #control: LinkControl = {
+    sever: (reason) => this.sever(reason),
+    silence: () => this.silence(),
+  };
 
   /** The link goes quiet in both directions and nobody is told: a half-open socket. */
   silence(): void {
@@ -140,14 +163,17 @@ export class MemoryTransport implements Transport {
         const copy = frame.slice();
         link.#onFrame?.(copy, 'down');
         link.#bufferedDown += copy.length;
+        let pending = true;
         link.#schedule(
           () => {
-            link.#bufferedDown -= copy.length;
+            if (pending) link.#bufferedDown -= copy.length;
+            pending = false;
             if (link.#state !== 'open' || link.#silent) return;
-            link.onMessage?.(copy);
+            link.onMessage?.(copy.slice());
           },
           copy,
           'down',
+          link.#control,
         );
       },
       close(code: number, reason: string): void {

@@ -1,0 +1,63 @@
+import type {
+  DocReplicationInfo,
+  Replica,
+  ReplicationInfo,
+  SessionWarning,
+} from '@lattice/replication';
+import { useEffect, useState } from 'react';
+
+/** The workspace's replication snapshot, re-read whenever the replica announces a change. */
+export function useReplicationInfo(replica: Replica): ReplicationInfo {
+  const [info, setInfo] = useState(() => replica.replicationInfo());
+  useEffect(() => {
+    setInfo(replica.replicationInfo());
+    return replica.onStatus(() => setInfo(replica.replicationInfo()));
+  }, [replica]);
+  return info;
+}
+
+/** Per-doc replication snapshots for `docNames` (in that order), kept current like `useReplicationInfo`. */
+export function useDocReplicationInfo(
+  replica: Replica,
+  docNames: readonly string[],
+): DocReplicationInfo[] {
+  // Doc names never hold control characters, so a newline-joined key is unambiguous.
+  const key = docNames.join('\n');
+  const [infos, setInfos] = useState(() => docNames.map((n) => replica.docReplicationInfo(n)));
+  useEffect(() => {
+    const names = key === '' ? [] : key.split('\n');
+    const sample = () => setInfos(names.map((n) => replica.docReplicationInfo(n)));
+    sample();
+    return replica.onStatus(sample);
+  }, [replica, key]);
+  return infos;
+}
+
+/**
+ * Only the session-guarantee warnings: re-renders when they change, not on
+ * every heartbeat, so the whole workspace view can afford to watch them.
+ */
+export function useSessionWarnings(replica: Replica): SessionWarning[] {
+  const [warnings, setWarnings] = useState(() => replica.replicationInfo().sessionWarnings);
+  useEffect(() => {
+    const sample = () => {
+      const next = replica.replicationInfo().sessionWarnings;
+      setWarnings((previous) => (sameWarnings(previous, next) ? previous : next));
+    };
+    sample();
+    return replica.onStatus(sample);
+  }, [replica]);
+  return warnings;
+}
+
+function sameWarnings(a: SessionWarning[], b: SessionWarning[]): boolean {
+  return (
+    a.length === b.length &&
+    a.every(
+      (w, i) =>
+        w.docName === b[i]?.docName &&
+        w.guarantee === b[i]?.guarantee &&
+        w.message === b[i]?.message,
+    )
+  );
+}

@@ -1,0 +1,17 @@
+import { describe, it } from 'vitest';
+import { runSeeds } from './runSeed.ts';
+
+// Only for `pnpm test:fuzz --seeds N [--from S] [--relays R] [--replicas P]` (scripts/fuzz.mjs sets these).
+const env = process.env;
+const SEEDS = Number(env.SIM_SEEDS ?? 0);
+const FROM = Number(env.SIM_FROM ?? 1);
+const RELAYS = Number(env.SIM_RELAYS ?? 1);
+const REPLICAS = Number(env.SIM_REPLICAS ?? 3);
+
+describe.runIf(SEEDS > 0)('seeded simulation, fuzzing', () => {
+  it(
+    `${SEEDS} seeds from ${FROM}, ${REPLICAS} replicas, ${RELAYS} relay(s)`,
+    () => runSeeds(FROM, SEEDS, { replicas: REPLICAS, relays: RELAYS }),
+    24 * 3600_000,
+  );
+});

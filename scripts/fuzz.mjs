@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+// `pnpm test:fuzz --seeds N [--from S] [--relays R] [--replicas P]`: runs N
+// seeds of the seeded simulation (packages/notes/src/sim), beyond the 1,000
+// that CI runs. Every failing seed is printed as `seed=<n> …` with its
+// schedule; rerun one with `--seeds 1 --from <n> --verbose`.
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const usage = 'usage: pnpm test:fuzz --seeds N [--from S] [--relays R] [--replicas P] [--verbose]';
+const options = { seeds: 1000, from: 1, relays: 1, replicas: 3, verbose: false };
+const args = process.argv.slice(2);
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i];
+  if (arg === '--') continue;
+  if (arg === '--verbose') {
+    options.verbose = true;
+    continue;
+  }
+  const key = arg.replace(/^--/, '');
+  const value = Number(args[++i]);
+  if (
+    !['seeds', 'from', 'relays', 'replicas'].includes(key) ||
+    !Number.isInteger(value) ||
+    value < 0
+  ) {
+    console.error(`bad argument ${arg} ${args[i] ?? ''}\n${usage}`);
+    process.exit(2);
+  }
+  options[key] = value;
+}
+if (options.seeds < 1 || options.relays < 1 || options.replicas < 1 || options.from > 0xffffffff) {
+  console.error(usage);
+  process.exit(2);
+}
+
+const result = spawnSync(
+  'pnpm',
+  ['exec', 'vitest', 'run', '--project', 'notes', 'packages/notes/src/sim/fuzz.test.ts'],
+  {
+    cwd: root,
+    stdio: 'inherit',
+    env: {
+      ...process.env,
+      SIM_SEEDS: String(options.seeds),
+      SIM_FROM: String(options.from),
+      SIM_RELAYS: String(options.relays),
+      SIM_REPLICAS: String(options.replicas),
+      ...(options.verbose ? { SIM_VERBOSE: '1' } : {}),
+    },
+  },
+);
+process.exit(result.status ?? 1);
