@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Regenerates docs/screenshot.png: a real relay, two notes typed in Chromium.
+// Regenerates docs/screenshot.png and docs/replication-panel.png: a real
+// relay, two notes typed in Chromium, then the Replication panel.
 // Usage: pnpm --filter @lattice/e2e screenshot
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -63,6 +64,11 @@ try {
   const out = join(root, 'docs/screenshot.png');
   await page.screenshot({ path: out });
   console.log(`wrote ${out}`);
+  await page.getByTestId('open-replication').click();
+  await page.getByTestId('replication-panel').waitFor();
+  const panel = join(root, 'docs/replication-panel.png');
+  await page.screenshot({ path: panel });
+  console.log(`wrote ${panel}`);
 } finally {
   await browser.close();
   relay.kill('SIGTERM');
