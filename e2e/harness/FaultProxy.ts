@@ -21,6 +21,12 @@ interface Policy {
   delayMs(): number;
 }
 
+/** Bytes the proxy delivered, per direction: `up` toward the target, `down` back to the dialler. */
+export interface ProxyBytes {
+  up: number;
+  down: number;
+}
+
 type Signal = { kind: 'data'; chunk: Buffer } | { kind: 'end' } | { kind: 'reset' };
 type Held = Signal & { at: number };
 
@@ -45,9 +51,12 @@ class Pipe {
   #timer: ReturnType<typeof setTimeout> | null = null;
   #lastAt = 0;
   #to: Socket | null = null;
+  #counted: (bytes: number) => void;
 
-  constructor(policy: Policy) {
+  /** `counted` hears every chunk as it is delivered (not when it arrives: a blackhole holds it). */
+  constructor(policy: Policy, counted: (bytes: number) => void) {
     this.#policy = policy;
+    this.#counted = counted;
   }
 
   /** The socket this direction writes into; until then (upstream still connecting) data waits. */
@@ -78,8 +87,10 @@ class Pipe {
       }
       this.#queue.shift();
       if (to.destroyed) continue;
-      if (head.kind === 'data') to.write(head.chunk);
-      else if (head.kind === 'end') to.end();
+      if (head.kind === 'data') {
+        to.write(head.chunk);
+        this.#counted(head.chunk.length);
+      } else if (head.kind === 'end') to.end();
       else hardClose(to);
     }
   }
@@ -108,11 +119,15 @@ class Connection {
   #onDone: () => void;
   #done = false;
 
-  constructor(client: Socket, policy: Policy, onDone: () => void) {
+  constructor(client: Socket, policy: Policy, bytes: ProxyBytes, onDone: () => void) {
     this.client = client;
     this.#onDone = onDone;
-    this.#up = new Pipe(policy);
-    this.#down = new Pipe(policy);
+    this.#up = new Pipe(policy, (n) => {
+      bytes.up += n;
+    });
+    this.#down = new Pipe(policy, (n) => {
+      bytes.down += n;
+    });
     this.#wire(client, this.#up);
     this.#down.attach(client);
   }
@@ -185,6 +200,8 @@ export class FaultProxy {
   #connections = new Set<Connection>();
   #port = 0;
   #policy: Policy;
+  #bytes: ProxyBytes = { up: 0, down: 0 };
+  #accepted = 0;
 
   private constructor(target: ProxyTarget) {
     this.#target = target;
@@ -229,6 +246,19 @@ export class FaultProxy {
   /** Connections open now. */
   get connections(): number {
     return this.#connections.size;
+  }
+  /** Connections accepted since start (refused ones included). */
+  get accepted(): number {
+    return this.#accepted;
+  }
+  /** Bytes delivered since start or the last `resetBytes` (a copy). */
+  get bytes(): ProxyBytes {
+    return { ...this.#bytes };
+  }
+  /** Starts counting bytes from zero, e.g. at the moment a partition heals. */
+  resetBytes(): void {
+    this.#bytes.up = 0;
+    this.#bytes.down = 0;
   }
 
   /** Forwards to another target from the next dialled connection on. */
@@ -286,12 +316,13 @@ export class FaultProxy {
   }
 
   #accept(socket: Socket): void {
+    this.#accepted += 1;
     if (this.#mode === 'refuse') {
       socket.on('error', () => undefined);
       hardClose(socket);
       return;
     }
-    const c = new Connection(socket, this.#policy, () => this.#connections.delete(c));
+    const c = new Connection(socket, this.#policy, this.#bytes, () => this.#connections.delete(c));
     this.#connections.add(c);
     // Accepted but not dialled while blackholed: a relay that is down must not
     // turn the silence into a visible failure.

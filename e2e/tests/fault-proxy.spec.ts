@@ -198,6 +198,23 @@ test.describe('FaultProxy', () => {
     expect(echo.port).not.toBe(port);
   });
 
+  test('counts bytes per direction as delivered, not while a blackhole holds them', async () => {
+    const c = client();
+    c.send('12345');
+    await expect.poll(() => c.received).toBe('12345');
+    expect(proxy.bytes).toEqual({ up: 5, down: 5 });
+    proxy.resetBytes();
+    expect(proxy.bytes).toEqual({ up: 0, down: 0 });
+    proxy.blackhole();
+    c.send('abc');
+    await sleep(200);
+    expect(proxy.bytes).toEqual({ up: 0, down: 0 });
+    proxy.pass();
+    await expect.poll(() => c.received).toBe('12345abc');
+    expect(proxy.bytes).toEqual({ up: 3, down: 3 });
+    expect(proxy.accepted).toBe(1);
+  });
+
   test('rejects nonsense modes', () => {
     expect(() => proxy.delay(-1)).toThrow(/delay/);
     expect(() => proxy.set('sideways' as never)).toThrow(/unknown fault mode/);

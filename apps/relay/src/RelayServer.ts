@@ -11,6 +11,7 @@ import {
   RelayCore,
   type RelayLog,
   SYNC_PATH,
+  WebSocketTransport,
   YWS_PATH_PREFIX,
 } from '@lattice/replication';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
@@ -27,8 +28,15 @@ export interface RelayOptions {
   host?: string;
   /** Port to bind; 0 picks a free one (default 8080). */
   port?: number;
-  /** Peer relay URLs; kept for the gossip work, not yet used. */
+  /**
+   * Peer relays' base URLs (`ws://host:port`): the relay keeps a peer link to
+   * `<url>/sync` of each (gossip), re-dialing with jittered backoff.
+   */
   peers?: readonly string[];
+  /** This relay's public base URL, announced to peers and in `/api/cluster` (default `http://HOST:PORT` as bound). */
+  publicUrl?: string;
+  /** Anti-entropy with each peer this often, besides on every (re)connect (default 30 s; 0: only on connect). */
+  antiEntropyIntervalMs?: number;
   /** Structured event sink; silent when omitted. */
   log?: RelayLog;
   /**
@@ -97,6 +105,34 @@ function refuseUpgrade(socket: Duplex, status: number, body: string): void {
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
+}
+
+/** `ws`'s client, typed as the DOM WebSocket that `WebSocketTransport` expects (it uses only that API). */
+const NodeWebSocket = WebSocket as unknown as typeof globalThis.WebSocket;
+
+/** A peer's multiplexed endpoint from its base URL (`ws://host:port` → `ws://host:port/sync`). */
+export function peerSyncUrl(base: string): string {
+  const url = new URL(base);
+  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') {
+    throw new RangeError(`peer URL must be ws:// or wss://, got ${base}`);
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  url.pathname = path.endsWith(SYNC_PATH) ? path : `${path}${SYNC_PATH}`;
+  url.search = '';
+  url.hash = '';
+  return url.toString();
+}
+
+/** The multiplexed endpoint of a relay known by its public base URL (`http://h:p` → `ws://h:p/sync`). */
+function syncUrlOfPublic(base: string): string | null {
+  try {
+    const url = new URL(base);
+    if (url.protocol === 'http:') url.protocol = 'ws:';
+    else if (url.protocol === 'https:') url.protocol = 'wss:';
+    return peerSyncUrl(url.toString());
+  } catch {
+    return null;
+  }
 }
 
 function formatHost(host: string): string {
@@ -169,7 +205,22 @@ export class RelayServer implements RunningRelay {
     let core: RelayCore | undefined;
     try {
       const relayId = await RelayServer.#relayId(storage);
+      const httpServer = createServer();
+      server = httpServer;
+      await new Promise<void>((resolve, reject) => {
+        httpServer.once('error', reject);
+        httpServer.listen(port, host, () => {
+          httpServer.off('error', reject);
+          resolve();
+        });
+      });
+      const bound = (httpServer.address() as AddressInfo).port;
+      const publicUrl = options.publicUrl ?? `http://${formatHost(host)}:${bound}`;
       core = new RelayCore({
+        publicUrl,
+        ...(options.antiEntropyIntervalMs === undefined
+          ? {}
+          : { antiEntropyIntervalMs: options.antiEntropyIntervalMs }),
         storage,
         relayId,
         log,
@@ -184,16 +235,6 @@ export class RelayServer implements RunningRelay {
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
       });
-      const httpServer = createServer();
-      server = httpServer;
-      await new Promise<void>((resolve, reject) => {
-        httpServer.once('error', reject);
-        httpServer.listen(port, host, () => {
-          httpServer.off('error', reject);
-          resolve();
-        });
-      });
-      const bound = (httpServer.address() as AddressInfo).port;
       const wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES });
       const relay = new RelayServer({
         server: httpServer,
@@ -206,11 +247,8 @@ export class RelayServer implements RunningRelay {
         port: bound,
         pingIntervalMs,
       });
-      if (options.peers !== undefined && options.peers.length > 0) {
-        log('relay.peers_unused', {
-          peers: options.peers,
-          note: 'peer relays are recorded; gossip with them is not implemented yet',
-        });
+      for (const peer of options.peers ?? []) {
+        core.addPeer(peerSyncUrl(peer), (url) => new WebSocketTransport(url, NodeWebSocket));
       }
       log('relay.listening', { url: relay.url, relayId, dataDir: options.dataDir });
       return relay;
@@ -281,6 +319,32 @@ export class RelayServer implements RunningRelay {
       res.writeHead(200, {
         'Content-Type': 'application/json; charset=utf-8',
         'Cache-Control': 'no-store',
+        'Content-Length': Buffer.byteLength(body),
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+      return;
+    }
+    if (pathname === '/api/cluster') {
+      const info = this.core.clusterInfo();
+      const relays: string[] = [];
+      const add = (url: string | null) => {
+        if (url !== null && !relays.includes(url)) relays.push(url);
+      };
+      add(info.url === null ? null : syncUrlOfPublic(info.url));
+      // Clients reach a peer at the public URL it announced; the address this
+      // relay dials may be an internal one.
+      for (const peer of info.peers) {
+        if (peer.publicUrl !== null) add(syncUrlOfPublic(peer.publicUrl));
+        else if (peer.url !== null) {
+          add(peer.url.startsWith('ws') ? peer.url : syncUrlOfPublic(peer.url));
+        }
+      }
+      const body = JSON.stringify({ ...info, relays });
+      res.writeHead(200, {
+        'Content-Type': 'application/json; charset=utf-8',
+        'Cache-Control': 'no-store',
+        // The web app served by another relay of the cluster may ask too.
+        'Access-Control-Allow-Origin': '*',
         'Content-Length': Buffer.byteLength(body),
       });
       res.end(req.method === 'HEAD' ? undefined : body);

@@ -22,6 +22,8 @@ export type CliCommand =
       pingIntervalMs?: number;
       heartbeatIntervalMs?: number;
       heartbeatTimeoutMs?: number;
+      publicUrl?: string;
+      antiEntropyIntervalMs?: number;
     };
 
 export const USAGE = `Usage: pnpm relay [options]
@@ -32,7 +34,12 @@ Options:
   --host <host>       interface to listen on (default 127.0.0.1)
   --port <port>       port to listen on, 0 picks a free one (default 8080)
   --data-dir <dir>    LevelDB data directory (default ./data)
-  --peer <ws-url>     a peer relay (repeatable; gossip is not implemented yet)
+  --peer <ws-url>     a peer relay's base URL, e.g. ws://10.0.0.2:8080 (repeatable);
+                      the relay keeps a gossip link to <ws-url>/sync
+  --public-url <url>  this relay's URL as peers and browsers reach it
+                      (default http://HOST:PORT as bound)
+  --anti-entropy-interval <ms>  digest exchange with each peer this often, besides
+                      on every reconnect (default 30000; 0: only on reconnect)
   --auth off          access control; only "off" is supported for now
   --web-dir <dir>     built web app to serve (default apps/web/dist)
   --ping-interval <ms>      WebSocket ping period; a socket that misses a pong is
@@ -63,6 +70,8 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     'ping-interval'?: string;
     'heartbeat-interval'?: string;
     'heartbeat-timeout'?: string;
+    'public-url'?: string;
+    'anti-entropy-interval'?: string;
     verbose?: boolean;
     help?: boolean;
   };
@@ -81,6 +90,8 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
         'ping-interval': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
         'heartbeat-timeout': { type: 'string' },
+        'public-url': { type: 'string' },
+        'anti-entropy-interval': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -130,6 +141,25 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     throw new CliError('--heartbeat-timeout must be longer than --heartbeat-interval');
   }
 
+  const publicUrl = values['public-url'];
+  if (publicUrl !== undefined) {
+    let url: URL | undefined;
+    try {
+      url = new URL(publicUrl);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      throw new CliError(`--public-url must be an http:// or https:// URL, got "${publicUrl}"`);
+    }
+  }
+  const aeText = values['anti-entropy-interval'];
+  if (aeText !== undefined && !/^\d{1,9}$/.test(aeText)) {
+    throw new CliError(
+      `--anti-entropy-interval must be a whole number of milliseconds (0 disables), got "${aeText}"`,
+    );
+  }
+
   return {
     kind: 'run',
     host,
@@ -141,6 +171,8 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     ...(pingIntervalMs === undefined ? {} : { pingIntervalMs }),
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
+    ...(publicUrl === undefined ? {} : { publicUrl: publicUrl.replace(/\/+$/, '') }),
+    ...(aeText === undefined ? {} : { antiEntropyIntervalMs: Number(aeText) }),
   };
 }
 

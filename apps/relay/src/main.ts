@@ -8,7 +8,7 @@ import { CliError, parseCli, USAGE } from './cli.ts';
 import { startRelay } from './index.ts';
 
 /** Events worth a line even when not verbose: something went wrong or needs attention. */
-const NOTABLE = /failed|error|timeout|unused/;
+const NOTABLE = /failed|error|timeout|unused|peer\.open|peer\.close/;
 
 function jsonLogger(verbose: boolean): RelayLog {
   return (event, fields) => {
@@ -49,6 +49,10 @@ async function main(): Promise<number> {
       ...(command.heartbeatTimeoutMs === undefined
         ? {}
         : { heartbeatTimeoutMs: command.heartbeatTimeoutMs }),
+      ...(command.publicUrl === undefined ? {} : { publicUrl: command.publicUrl }),
+      ...(command.antiEntropyIntervalMs === undefined
+        ? {}
+        : { antiEntropyIntervalMs: command.antiEntropyIntervalMs }),
     });
   } catch (err) {
     process.stderr.write(`lattice-relay: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -15,8 +15,14 @@ import { rememberWorkspace, WORKSPACES_KEY } from './workspace/workspaces.ts';
 
 let relays: string[];
 let warning: string | null = null;
+/** Set when the app follows the relay that served it: then it learns that relay's cluster. */
+let cluster: { servedUrl: string; apiUrl: string } | undefined;
 try {
   relays = relayUrls(window.location);
+  const served = relays[0];
+  if (!new URLSearchParams(window.location.search).has('relay') && served !== undefined) {
+    cluster = { servedUrl: served, apiUrl: `${window.location.origin}/api/cluster` };
+  }
 } catch (error) {
   // A bad dev override must not cost the person their notes: work locally and say why.
   relays = [];
@@ -45,6 +51,7 @@ const controller = new WorkspaceController<WorkspaceSession>({
   open: (workspaceId) =>
     WorkspaceSession.open(workspaceId, {
       relays,
+      ...(cluster ? { cluster } : {}),
       sessionToken: linkSession?.workspaceId === workspaceId ? linkSession.token : undefined,
     }),
   create: () => {
@@ -52,7 +59,7 @@ const controller = new WorkspaceController<WorkspaceSession>({
     // Recorded before seeding, so a workspace made here is never orphaned in IndexedDB.
     rememberWorkspace(window.localStorage, { id: workspaceId, createdHere: true }, Date.now());
     notifyLocalStorage(WORKSPACES_KEY);
-    return WorkspaceSession.create({ relays, workspaceId });
+    return WorkspaceSession.create({ relays, workspaceId, ...(cluster ? { cluster } : {}) });
   },
 });
 

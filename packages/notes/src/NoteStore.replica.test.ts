@@ -43,6 +43,9 @@ describe('NoteStore over Replica and RelayCore', () => {
     const id = await storeA.create({ title: 'Draft', body: 'one' });
     await a.whenSynced();
     await expect.poll(() => storeB.get(id)?.title, { timeout: 5000 }).toBe('Draft');
+    // The index entry can arrive before the note's body: wait for the body too,
+    // so B's offline edit lands after 'one' rather than concurrently with it.
+    await expect.poll(() => storeB.get(id)?.arriving, { timeout: 5000 }).toBe(false);
 
     world.network.setOnline(false);
     await storeB.edit(id, (body) => body.insert(body.length, ' two three'));

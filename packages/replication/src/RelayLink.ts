@@ -124,6 +124,33 @@ export class RelayLink implements FrontLink {
     }
   }
 
+  /**
+   * Replaces the relay list. The current connection stays if its URL is still
+   * listed; otherwise it is closed and the first listed relay is tried after a
+   * jittered first-retry delay (every front end of a cluster may get the same
+   * new list at once).
+   */
+  setUrls(urls: readonly string[]): void {
+    if (urls.length === 0) throw new RangeError('RelayLink needs at least one relay URL');
+    const current = this.endpoint.url;
+    this.#o = { ...this.#o, urls: [...urls] };
+    const at = urls.indexOf(current);
+    if (at >= 0) {
+      this.#urlIndex = at;
+      return;
+    }
+    // `#failed` moves on to the next URL: index 0.
+    this.#urlIndex = urls.length - 1;
+    if (this.#stopped) return;
+    this.#attempt = 0;
+    if (this.#transport !== null) {
+      this.#drop(CloseCode.Normal, 'relay no longer listed');
+    } else {
+      this.#clearRetry();
+      this.#failed();
+    }
+  }
+
   /** Queues a doc message for the next `Docs` frame of the current connection. */
   enqueue(message: DocMessage): void {
     if (this.#state !== 'ready') return;
@@ -245,6 +272,9 @@ export class RelayLink implements FrontLink {
         break;
       case FrameType.DocError:
         this.#o.onDocError(frame.docName, frame.code, frame.reason);
+        break;
+      case FrameType.ClusterAck:
+        this.#o.onClusterAck(frame.docName, frame.relayId, frame.stateVector);
         break;
       case FrameType.Heartbeat:
         if (!frame.reply) this.#transport?.send(encodeHeartbeat(frame.nonce, true));

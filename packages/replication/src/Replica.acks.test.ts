@@ -241,6 +241,7 @@ describe('Replica replication info', () => {
       pendingDocs: 0,
       lastSyncAt: null,
       sessionWarnings: [],
+      cluster: { relaysHoldingAll: 0, relaysKnown: 2 },
     });
     const h = await a.open('w/info');
     await a.whenSynced();
@@ -264,10 +265,16 @@ describe('Replica replication info', () => {
       pendingLocal: false,
       local: [{ clientId: h.doc.clientID, clock: 5 }],
       acked: [
-        { relayUrl: WORLD_RELAY_URL, stateVector: [{ clientId: h.doc.clientID, clock: 5 }] },
-        { relayUrl: 'memory://standby/sync', stateVector: [] },
+        {
+          relayId: w.relay.relayId,
+          relayUrl: WORLD_RELAY_URL,
+          stateVector: [{ clientId: h.doc.clientID, clock: 5 }],
+        },
+        { relayId: '', relayUrl: 'memory://standby/sync', stateVector: [] },
       ],
     });
+    // The standby relay never acked anything: the change is on 1 of the 2.
+    expect(info.cluster).toEqual({ relaysHoldingAll: 1, relaysKnown: 2 });
     await eventually(() => a.replicationInfo().relays[0]!.heartbeatRttMs !== null, 'a round trip');
     expect(a.replicationInfo().relays[0]!.heartbeatRttMs).toBeGreaterThanOrEqual(0);
 

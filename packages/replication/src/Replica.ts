@@ -132,8 +132,15 @@ interface DocEntry {
   /** Highest number acked on connection `seqEpoch`. */
   ackedSeq: number;
   seqEpoch: number;
-  /** Per relay URL: the merged state vector it acked for this doc. */
+  /** Per relay (`relayKey`: its id, else its URL): the merged state vector it acked for this doc. */
   acked: Map<string, VectorMap>;
+  /**
+   * What every relay must cover to hold this doc's changes from here: the
+   * state vector announced at each subscription, plus each local write's
+   * clock. Remote updates received later do not raise it (null: never
+   * subscribed nor written since start).
+   */
+  holdMark: VectorMap | null;
   /** Local updates buffered or being written to storage, not yet durable there. */
   unsaved: number;
   /** Last computed state vector of the stored state (background docs), kept across invalidation. */
@@ -178,6 +185,10 @@ export class Replica implements DocSource {
     string,
     { relayId: string | null; lastAckAt: number | null; rttMs: number | null }
   >();
+  /** Every relay id heard of: in a relay's `Hello` or in a `ClusterAck`. */
+  #relaysHeard = new Set<string>();
+  /** Makes the link for a relay list (kept so `setRelays` can start one on a local-only replica). */
+  #makeLink: (endpoints: RelayEndpoint[]) => FrontLink;
   #lastSyncAt: number | null = null;
   /** Bumped whenever something in `replicationInfo()` changed, so `onStatus` fires. */
   #infoVersion = 0;
@@ -233,7 +244,7 @@ export class Replica implements DocSource {
     }
     this.#newClientId = options.newClientId;
 
-    if (this.#endpoints.length > 0) {
+    {
       const common = {
         transportFactory: options.transportFactory ?? ((url) => new WebSocketTransport(url)),
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 2000,
@@ -247,21 +258,26 @@ export class Replica implements DocSource {
           this.#onAck(docName, seq, stateVector),
         onDocError: (docName: string, code: DocErrorCode, reason: string) =>
           this.#onDocError(docName, code, reason),
+        onClusterAck: (docName: string, relayId: string, stateVector: Uint8Array) =>
+          this.#onClusterAck(docName, relayId, stateVector),
         onError: (error: Error) => this.#onError(error),
         onInfo: () => this.#onLinkInfo(),
         onDocLost: (docName: string) => this.#onDocLost(docName),
         onProbe: (docName: string, newSocket: boolean) => this.#onProbe(docName, newSocket),
       };
-      const urls = this.#endpoints.map((e) => e.url);
-      this.#link =
-        this.#endpoints[0]?.protocol === 'y-websocket'
+      const clientId = random.uuidv4();
+      this.#makeLink = (endpoints) => {
+        const urls = endpoints.map((e) => e.url);
+        return endpoints[0]?.protocol === 'y-websocket'
           ? new YWebsocketLink({
               ...common,
               urls,
               maxBackgroundSockets: options.maxBackgroundSockets ?? 4,
             })
-          : new RelayLink({ ...common, urls, clientId: random.uuidv4() });
+          : new RelayLink({ ...common, urls, clientId });
+      };
     }
+    if (this.#endpoints.length > 0) this.#link = this.#makeLink(this.#endpoints);
     if (options.broadcastChannel !== undefined) {
       this.#tabs = new BroadcastChannelLink(options.broadcastChannel);
       this.#tabs.onFrame = (frame) => this.#onTabFrame(frame);
@@ -269,7 +285,8 @@ export class Replica implements DocSource {
     const target = globalThis as { addEventListener?: EventTarget['addEventListener'] } & {
       removeEventListener?: EventTarget['removeEventListener'];
     };
-    if (this.#link && typeof target.addEventListener === 'function') {
+    if (typeof target.addEventListener === 'function') {
+      // Harmless without a link (`reconnect` does nothing), and ready for one from `setRelays`.
       const onOnline = () => this.reconnect();
       target.addEventListener('online', onOnline);
       this.#removeOnlineListener = () => target.removeEventListener?.('online', onOnline);
@@ -514,24 +531,125 @@ export class Replica implements DocSource {
       pendingDocs: this.#dirtyDocs.size,
       lastSyncAt: this.#lastSyncAt,
       sessionWarnings: this.#session.warnings(),
+      cluster: this.#clusterSummary(),
     };
+  }
+
+  /** Known relays as (key, id, url): configured ones in order, then ids heard of only. */
+  #knownRelays(): { key: string; relayId: string; relayUrl: string }[] {
+    const known: { key: string; relayId: string; relayUrl: string }[] = [];
+    const seen = new Set<string>();
+    for (const { url } of this.#endpoints) {
+      const relayId = this.#relayStats.get(url)?.relayId ?? null;
+      const key = relayKey(relayId, url);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      known.push({ key, relayId: relayId ?? '', relayUrl: url });
+    }
+    for (const relayId of [...this.#relaysHeard].sort()) {
+      if (seen.has(relayId)) continue;
+      seen.add(relayId);
+      // A relay we once connected to by a URL no longer listed: still name the URL.
+      let relayUrl = '';
+      for (const [url, stats] of this.#relayStats) if (stats.relayId === relayId) relayUrl = url;
+      known.push({ key: relayId, relayId, relayUrl });
+    }
+    return known;
+  }
+
+  /** "On N of M relays" (see `ClusterSummary`): one pass over the known docs. */
+  #clusterSummary(): { relaysHoldingAll: number; relaysKnown: number } {
+    const known = this.#knownRelays();
+    const relaysKnown = this.#countKnownRelays();
+    if (relaysKnown === 0) return { relaysHoldingAll: 0, relaysKnown: 0 };
+    // Before the start-up scan, dirty docs from an earlier session may be unknown.
+    if (!this.#scanned) return { relaysHoldingAll: 0, relaysKnown };
+    // A local change no ack has cleared may be a deletion, invisible in state vectors: held nowhere yet.
+    if (this.#dirtyDocs.size > 0 || this.#unsavedDocs.size > 0) {
+      return { relaysHoldingAll: 0, relaysKnown };
+    }
+    // Only relays that ever acked something can hold anything (a relay never heard from holds nothing we know of).
+    const holding = new Set(
+      known.filter((r) => r.relayId !== '' || this.#relayStats.get(r.relayUrl)?.lastAckAt != null),
+    );
+    const keys = new Set([...holding].map((r) => r.key));
+    for (const entry of this.#entries.values()) {
+      if (entry.forgotten || keys.size === 0) continue;
+      const local = entry.holdMark;
+      if (local === null || local.size === 0) continue;
+      for (const key of keys) {
+        if (!covers(entry.acked.get(key), local)) keys.delete(key);
+      }
+    }
+    return { relaysHoldingAll: Math.min(keys.size, relaysKnown), relaysKnown };
+  }
+
+  /**
+   * Distinct relays: configured relays whose id we know, plus — since a
+   * `ClusterAck` names a peer by id only — the larger of (configured relays
+   * whose id we have not learned yet) and (ids heard of that match no
+   * configured relay): such an id most likely belongs to one of those URLs.
+   */
+  #countKnownRelays(): number {
+    const configuredIds = new Set<string>();
+    let unknownConfigured = 0;
+    for (const { url } of this.#endpoints) {
+      const relayId = this.#relayStats.get(url)?.relayId ?? null;
+      if (relayId === null) unknownConfigured++;
+      else configuredIds.add(relayId);
+    }
+    let unmatchedHeard = 0;
+    for (const relayId of this.#relaysHeard) if (!configuredIds.has(relayId)) unmatchedHeard++;
+    return configuredIds.size + Math.max(unknownConfigured, unmatchedHeard);
+  }
+
+  /**
+   * Replaces the relay list at run time (e.g. with the cluster a relay
+   * announced). The current connection stays if its URL is still listed;
+   * otherwise the replica moves to the first listed relay. The list must not
+   * be empty and must speak the protocol already in use.
+   */
+  setRelays(relays: Array<string | RelayEndpoint>): void {
+    this.#checkAlive();
+    const endpoints = relayEndpoints(relays);
+    const first = endpoints[0];
+    if (first === undefined) {
+      throw new RangeError('setRelays needs at least one relay; destroy() the replica to stop');
+    }
+    const link = this.#link;
+    if (link && link.endpoint.protocol !== first.protocol) {
+      throw new TypeError(
+        `setRelays cannot switch protocols (${link.endpoint.protocol} → ${first.protocol})`,
+      );
+    }
+    this.#endpoints = endpoints;
+    for (const { url } of endpoints) {
+      if (!this.#relayStats.has(url)) {
+        this.#relayStats.set(url, { relayId: null, lastAckAt: null, rttMs: null });
+      }
+    }
+    if (link) {
+      link.setUrls(endpoints.map((e) => e.url));
+    } else {
+      this.#link = this.#makeLink(endpoints);
+      this.#link.start();
+    }
+    this.#infoChanged();
   }
 
   /** A snapshot of one doc: pending, this replica's state vector, and what each relay acked. */
   docReplicationInfo(docName: string): DocReplicationInfo {
     checkDocName(docName);
     const entry = this.#entries.get(docName);
-    let local: VectorMap = new Map();
-    if (entry?.live?.isLoaded) local = Y.decodeStateVector(Y.encodeStateVector(entry.live.doc));
-    else if (entry?.stateVector) local = Y.decodeStateVector(entry.stateVector);
-    else if (entry?.knownVector) local = entry.knownVector;
+    const local: VectorMap = (entry && localVector(entry)) ?? new Map();
     return {
       docName,
       pendingLocal: entry?.dirty ?? false,
       local: vectorEntries(local),
-      acked: this.#endpoints.map(({ url }) => ({
-        relayUrl: url,
-        stateVector: vectorEntries(entry?.acked.get(url) ?? new Map()),
+      acked: this.#knownRelays().map(({ key, relayId, relayUrl }) => ({
+        relayId,
+        relayUrl,
+        stateVector: vectorEntries(entry?.acked.get(key) ?? new Map()),
       })),
     };
   }
@@ -581,6 +699,7 @@ export class Replica implements DocSource {
       ackedSeq: 0,
       seqEpoch: 0,
       acked: new Map(),
+      holdMark: null,
       unsaved: 0,
       knownVector: null,
       subEpoch: 0,
@@ -837,6 +956,8 @@ export class Replica implements DocSource {
         this.#spawn(entry, () => this.#storage.setMeta(DIRTY_PREFIX + entry.name, MARKER));
       }
       this.#bufferAppend(entry, update, true);
+      entry.holdMark ??= new Map();
+      raiseClock(entry.holdMark, doc.clientID, Y.getState(doc.store, doc.clientID));
       const link = this.#link;
       if (link?.state === 'ready' && entry.subEpoch === link.epoch && entry.refused === null) {
         const seq = nextSeq(entry, link.epoch);
@@ -939,6 +1060,14 @@ export class Replica implements DocSource {
       if (link.epoch !== epoch) return;
       entries.forEach((entry, i) => {
         if (entry.subEpoch !== epoch) return;
+        try {
+          entry.holdMark ??= new Map();
+          for (const [client, clock] of Y.decodeStateVector(vectors[i]!)) {
+            raiseClock(entry.holdMark, client, clock);
+          }
+        } catch {
+          // An unreadable stored state was reported when it was read.
+        }
         const seq = nextSeq(entry, epoch);
         link.enqueue({ docName: entry.name, message: encodeSyncStep1(vectors[i]!), seq });
         if (entry.live) {
@@ -1017,7 +1146,10 @@ export class Replica implements DocSource {
     if (!link) return;
     const stats = this.#relayStats.get(link.endpoint.url);
     if (!stats) return;
-    if (link.relayId !== null) stats.relayId = link.relayId;
+    if (link.relayId !== null) {
+      stats.relayId = link.relayId;
+      this.#relaysHeard.add(link.relayId);
+    }
     if (link.heartbeatRttMs !== null) stats.rttMs = Math.round(link.heartbeatRttMs * 10) / 10;
     this.#infoChanged();
   }
@@ -1106,19 +1238,7 @@ export class Replica implements DocSource {
     // Acks may arrive reordered or twice: only ever move forward.
     entry.ackedSeq = Math.max(entry.ackedSeq, seq);
     const url = link.endpoint.url;
-    try {
-      const vector = Y.decodeStateVector(stateVector);
-      let acked = entry.acked.get(url);
-      if (!acked) {
-        acked = new Map();
-        entry.acked.set(url, acked);
-      }
-      for (const [client, clock] of vector) {
-        if (clock > (acked.get(client) ?? 0)) acked.set(client, clock);
-      }
-    } catch {
-      this.#onError(new Error(`relay sent an undecodable state vector for ${docName}; ignored`));
-    }
+    this.#mergeAcked(entry, relayKey(link.relayId, url), stateVector);
     const now = this.#now();
     const stats = this.#relayStats.get(url);
     if (stats) stats.lastAckAt = now;
@@ -1132,6 +1252,38 @@ export class Replica implements DocSource {
       this.#spawn(entry, () => this.#storage.setMeta(DIRTY_PREFIX + docName, undefined));
     }
     this.#sync(entry);
+  }
+
+  /** Merges an acked state vector by max per client, so what a relay acked never goes back. */
+  #mergeAcked(entry: DocEntry, key: string, stateVector: Uint8Array): void {
+    let vector: VectorMap;
+    try {
+      vector = Y.decodeStateVector(stateVector);
+    } catch {
+      this.#onError(new Error(`relay sent an undecodable state vector for ${entry.name}; ignored`));
+      return;
+    }
+    let acked = entry.acked.get(key);
+    if (!acked) {
+      acked = new Map();
+      entry.acked.set(key, acked);
+    }
+    for (const [client, clock] of vector) {
+      if (clock > (acked.get(client) ?? 0)) acked.set(client, clock);
+    }
+  }
+
+  /**
+   * A peer of the connected relay durably holds `stateVector` of the doc. It
+   * says nothing about our message numbers, so it never clears `dirty`: it
+   * only feeds "on N of M relays".
+   */
+  #onClusterAck(docName: string, relayId: string, stateVector: Uint8Array): void {
+    const entry = this.#entries.get(docName);
+    if (!entry || entry.forgotten) return;
+    this.#relaysHeard.add(relayId);
+    this.#mergeAcked(entry, relayId, stateVector);
+    this.#infoChanged();
   }
 
   /** The initial exchange is done once the relay's step 2 is stored and ours is acked. */
@@ -1323,6 +1475,28 @@ function relayEndpoints(relays: unknown): RelayEndpoint[] {
     throw new TypeError('relays must not list a URL twice');
   }
   return endpoints;
+}
+
+/** How `DocEntry.acked` names a relay: its id, or its URL when it has none (y-websocket servers). */
+function relayKey(relayId: string | null, url: string): string {
+  return relayId ?? url;
+}
+
+/** This replica's state vector of the doc as far as known without I/O (`null`: not read yet). */
+function localVector(entry: DocEntry): VectorMap | null {
+  if (entry.live?.isLoaded) return Y.decodeStateVector(Y.encodeStateVector(entry.live.doc));
+  if (entry.stateVector) return Y.decodeStateVector(entry.stateVector);
+  return entry.knownVector;
+}
+
+function raiseClock(vector: VectorMap, client: number, clock: number): void {
+  if (clock > (vector.get(client) ?? 0)) vector.set(client, clock);
+}
+
+/** Does `acked` cover every clock of `local`? */
+function covers(acked: VectorMap | undefined, local: VectorMap): boolean {
+  for (const [client, clock] of local) if ((acked?.get(client) ?? 0) < clock) return false;
+  return true;
 }
 
 /** A state vector as sorted entries. */

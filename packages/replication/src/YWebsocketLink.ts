@@ -118,6 +118,23 @@ export class YWebsocketLink implements FrontLink {
     return this.#rttMs;
   }
 
+  /** Replaces the server list; like `RelayLink.setUrls`, the current server stays if still listed. */
+  setUrls(urls: readonly string[]): void {
+    if (urls.length === 0) throw new RangeError('YWebsocketLink needs at least one server URL');
+    const current = this.endpoint.url;
+    this.#o = { ...this.#o, urls: [...urls] };
+    const at = urls.indexOf(current);
+    if (at >= 0) {
+      this.#urlIndex = at;
+      return;
+    }
+    // `#fail` moves on to the next URL: index 0.
+    this.#urlIndex = urls.length - 1;
+    if (this.#stopped) return;
+    this.#attempt = 0;
+    this.#fail();
+  }
+
   /** Doc sockets open or connecting right now (for tests and diagnostics). */
   get openSockets(): number {
     let n = 0;

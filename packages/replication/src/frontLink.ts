@@ -14,6 +14,8 @@ export interface LinkEvents {
   /** Every message numbered up to `seq` for `docName` on this connection is stored (or, y-websocket, delivered). */
   onAck: (docName: string, seq: number, stateVector: Uint8Array) => void;
   onDocError: (docName: string, code: DocErrorCode, reason: string) => void;
+  /** Lattice only: a peer relay `relayId` of the connected relay durably holds `stateVector` of `docName`. */
+  onClusterAck: (docName: string, relayId: string, stateVector: Uint8Array) => void;
   onError: (error: Error) => void;
   /** Relay id or heartbeat round trip changed. */
   onInfo: () => void;
@@ -42,6 +44,8 @@ export interface FrontLink {
   /** Round trip of the latest answered heartbeat. */
   readonly heartbeatRttMs: number | null;
   start(): void;
+  /** Replaces the relay list; keeps the current connection if its URL is still listed. */
+  setUrls(urls: readonly string[]): void;
   /** Stops for good. */
   stop(): void;
   /** Connect now, skipping a backoff wait; probe an established link. */

@@ -53,6 +53,25 @@ export const FrameType = {
   DocError: 4,
   /** Either side: liveness probe (`reply` = 0) and its answer (`reply` = 1). */
   Heartbeat: 5,
+  /**
+   * Relay → front end (Lattice clients only): relay `relayId` (a peer of the
+   * relay we are connected to) durably holds `stateVector` of `docName`.
+   */
+  ClusterAck: 6,
+  /**
+   * Relay ↔ relay (peer links only), anti-entropy step 1: the sender's hash
+   * tree root level — one 64-bit hash per bucket of `DIGEST_BUCKETS` (docs by
+   * hash of their name). `reply` = 0 asks the receiver to answer with its own
+   * `Digest` (reply = 1); either way the receiver answers with `DigestDocs`.
+   */
+  Digest: 7,
+  /**
+   * Relay ↔ relay, anti-entropy step 2: for the buckets whose hashes differed,
+   * every doc the sender durably holds there with its fingerprint and state
+   * vector. The receiver sends `SyncStep1` for each doc that differs or that
+   * only one side holds.
+   */
+  DigestDocs: 8,
 } as const;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
@@ -88,6 +107,12 @@ export const CloseCode = {
   HandshakeTimeout: 4408,
   /** Heartbeats went unanswered: the link is considered dead. */
   HeartbeatTimeout: 4410,
+  /**
+   * Peer links: the two relays already have a link (both dialed each other);
+   * this one loses (the one dialed by the smaller relay id wins). The losing
+   * dialer re-dials only after the winning link drops.
+   */
+  DuplicatePeer: 4409,
   /** Internal relay error while handling this connection; others carry on. */
   InternalError: 4500,
 } as const;
@@ -100,6 +125,20 @@ export const DocErrorCode = {
 } as const;
 export type DocErrorCode = (typeof DocErrorCode)[keyof typeof DocErrorCode];
 
+/** Buckets of an anti-entropy `Digest` (docs are spread by a hash of their name). */
+export const DIGEST_BUCKETS = 256;
+/** Bytes of a per-doc fingerprint and of a bucket hash (64-bit). */
+export const FINGERPRINT_BYTES = 8;
+
+/** One doc of a `DigestDocs` frame. */
+export interface DigestDocEntry {
+  docName: string;
+  /** 64-bit hash of the doc's durable Yjs snapshot (state vector and delete set). */
+  fingerprint: Uint8Array;
+  /** The doc's durable state vector (encoded as by `Y.encodeStateVector`). */
+  stateVector: Uint8Array;
+}
+
 /** Contents of a `Hello` frame. */
 export interface HelloInfo {
   protocol: typeof PROTOCOL_NAME;
@@ -108,6 +147,8 @@ export interface HelloInfo {
   role: 'client' | 'relay' | 'peer';
   /** Stable id of the relay (relay hellos) or session (client hellos). */
   id?: string;
+  /** The speaker's public base URL (`http://host:port`), when it knows one (relay and peer hellos). */
+  url?: string;
 }
 
 /** One entry of a `Docs` frame: a y-websocket message about `docName`. */
@@ -130,7 +171,15 @@ export type Frame =
   | { type: typeof FrameType.Ack; docName: string; seq: number; stateVector: Uint8Array }
   | { type: typeof FrameType.Leave; docName: string; seq: number }
   | { type: typeof FrameType.DocError; docName: string; code: DocErrorCode; reason: string }
-  | { type: typeof FrameType.Heartbeat; nonce: number; reply: boolean };
+  | { type: typeof FrameType.Heartbeat; nonce: number; reply: boolean }
+  | {
+      type: typeof FrameType.ClusterAck;
+      docName: string;
+      relayId: string;
+      stateVector: Uint8Array;
+    }
+  | { type: typeof FrameType.Digest; reply: boolean; buckets: Uint8Array }
+  | { type: typeof FrameType.DigestDocs; buckets: number[]; entries: DigestDocEntry[] };
 
 /** Thrown by decoders on malformed input; maps to `CloseCode.MalformedFrame`. */
 export class ProtocolError extends Error {
@@ -206,6 +255,61 @@ export function encodeDocError(docName: string, code: DocErrorCode, reason: stri
   encoding.writeVarString(e, docName);
   encoding.writeVarUint(e, code);
   encoding.writeVarString(e, reason);
+  return encoding.toUint8Array(e);
+}
+
+/** `relayId` (a peer relay) durably holds `stateVector` of `docName`. */
+export function encodeClusterAck(
+  docName: string,
+  relayId: string,
+  stateVector: Uint8Array,
+): Uint8Array {
+  if (relayId.length === 0) throw new RangeError('ClusterAck needs a relay id');
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.ClusterAck);
+  encoding.writeVarString(e, docName);
+  encoding.writeVarString(e, relayId);
+  encoding.writeVarUint8Array(e, stateVector);
+  return encoding.toUint8Array(e);
+}
+
+/** `buckets`: `DIGEST_BUCKETS` × `FINGERPRINT_BYTES` bytes, bucket 0 first. */
+export function encodeDigest(buckets: Uint8Array, reply: boolean): Uint8Array {
+  if (buckets.length !== DIGEST_BUCKETS * FINGERPRINT_BYTES) {
+    throw new RangeError(
+      `Digest needs ${DIGEST_BUCKETS * FINGERPRINT_BYTES} bytes of bucket hashes, got ${buckets.length}`,
+    );
+  }
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.Digest);
+  encoding.writeVarUint(e, reply ? 1 : 0);
+  encoding.writeVarUint8Array(e, buckets);
+  return encoding.toUint8Array(e);
+}
+
+/** The docs held in `buckets` (sorted bucket numbers) with their fingerprints. */
+export function encodeDigestDocs(
+  buckets: readonly number[],
+  entries: readonly DigestDocEntry[],
+): Uint8Array {
+  const e = encoding.createEncoder();
+  encoding.writeVarUint(e, FrameType.DigestDocs);
+  encoding.writeVarUint(e, buckets.length);
+  for (const b of buckets) {
+    if (!Number.isInteger(b) || b < 0 || b >= DIGEST_BUCKETS) {
+      throw new RangeError(`digest bucket must be an integer below ${DIGEST_BUCKETS}, got ${b}`);
+    }
+    encoding.writeVarUint(e, b);
+  }
+  encoding.writeVarUint(e, entries.length);
+  for (const entry of entries) {
+    if (entry.fingerprint.length !== FINGERPRINT_BYTES) {
+      throw new RangeError(`fingerprint must be ${FINGERPRINT_BYTES} bytes`);
+    }
+    encoding.writeVarString(e, entry.docName);
+    encoding.writeUint8Array(e, entry.fingerprint);
+    encoding.writeVarUint8Array(e, entry.stateVector);
+  }
   return encoding.toUint8Array(e);
 }
 
@@ -308,6 +412,49 @@ export function decodeFrame(data: Uint8Array): Frame {
         frame = { type, nonce, reply };
         break;
       }
+      case FrameType.ClusterAck: {
+        const docName = readDocName(d);
+        const relayId = decoding.readVarString(d);
+        if (relayId.length === 0) throw new ProtocolError('ClusterAck without a relay id');
+        const stateVector = decoding.readVarUint8Array(d);
+        frame = { type, docName, relayId, stateVector };
+        break;
+      }
+      case FrameType.Digest: {
+        const reply = decoding.readVarUint(d) === 1;
+        const buckets = decoding.readVarUint8Array(d);
+        if (buckets.length !== DIGEST_BUCKETS * FINGERPRINT_BYTES) {
+          throw new ProtocolError(`digest has ${buckets.length} bytes of bucket hashes`);
+        }
+        frame = { type, reply, buckets };
+        break;
+      }
+      case FrameType.DigestDocs: {
+        const bucketCount = decoding.readVarUint(d);
+        if (bucketCount > DIGEST_BUCKETS) throw new ProtocolError('too many digest buckets');
+        const buckets: number[] = [];
+        for (let i = 0; i < bucketCount; i++) {
+          const b = decoding.readVarUint(d);
+          if (b >= DIGEST_BUCKETS) throw new ProtocolError(`digest bucket ${b} out of range`);
+          buckets.push(b);
+        }
+        const count = decoding.readVarUint(d);
+        // Each entry takes at least a name byte, the fingerprint and a length byte.
+        if (count * (FINGERPRINT_BYTES + 2) > data.length - d.pos) {
+          throw new ProtocolError('bad digest entry count');
+        }
+        const entries: DigestDocEntry[] = [];
+        for (let i = 0; i < count; i++) {
+          const docName = readDocName(d);
+          if (d.pos + FINGERPRINT_BYTES > data.length)
+            throw new ProtocolError('truncated fingerprint');
+          const fingerprint = decoding.readUint8Array(d, FINGERPRINT_BYTES).slice();
+          const stateVector = decoding.readVarUint8Array(d);
+          entries.push({ docName, fingerprint, stateVector });
+        }
+        frame = { type, buckets, entries };
+        break;
+      }
       default:
         throw new ProtocolError(`unknown frame type ${type}`);
     }
@@ -338,6 +485,7 @@ function parseHello(json: string): HelloInfo {
   }
   const hello: HelloInfo = { protocol: PROTOCOL_NAME, version: v.version, role: v.role };
   if (typeof v.id === 'string') hello.id = v.id;
+  if (typeof v.url === 'string') hello.url = v.url;
   return hello;
 }
 

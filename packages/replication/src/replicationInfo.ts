@@ -50,6 +50,22 @@ export interface ReplicationInfo {
   lastSyncAt: number | null;
   /** From the session-guarantees module (empty when all is current). */
   sessionWarnings: SessionWarning[];
+  /** "On N of M relays": how many relays of the cluster hold every local change. */
+  cluster: ClusterSummary;
+}
+
+/**
+ * How many relays hold this replica's changes. A relay holds a doc when the
+ * state vector it acked (its own `Ack`, or a `ClusterAck` relayed by the relay
+ * we are connected to) covers this replica's state vector of the doc and the
+ * doc has no local change still waiting for an ack (`pendingLocal`: deletions
+ * advance no state vector, so only the connected relay's ack clears them).
+ */
+export interface ClusterSummary {
+  /** Relays that hold every local change of every doc this replica knows. */
+  relaysHoldingAll: number;
+  /** Distinct relays known: the configured list plus every relay id heard of. */
+  relaysKnown: number;
 }
 
 /** One doc's replication status. */
@@ -59,8 +75,18 @@ export interface DocReplicationInfo {
   /** This replica's state vector, sorted by client id (for a doc not open: as of its last exchange or storage read). */
   local: StateVectorEntry[];
   /**
-   * Per configured relay: the highest state vector it acked (merged, so it
-   * never goes back). For a y-websocket server: what it confirmed receiving.
+   * Per known relay (configured ones first, in order, then relays heard of
+   * only through cluster acks): the highest state vector it acked (merged, so
+   * it never goes back). For a y-websocket server: what it confirmed receiving.
    */
-  acked: { relayUrl: string; stateVector: StateVectorEntry[] }[];
+  acked: AckedVector[];
+}
+
+/** What one relay acked of a doc. */
+export interface AckedVector {
+  /** The relay's id from its `Hello` or a `ClusterAck`; '' when it never said (y-websocket servers, before the first handshake). */
+  relayId: string;
+  /** The relay's URL when known (configured), else ''. */
+  relayUrl: string;
+  stateVector: StateVectorEntry[];
 }

@@ -1,13 +1,23 @@
 import type { DocReplicationInfo, Replica, SyncStatus } from '@lattice/replication';
-import { useEffect, useRef } from 'react';
+import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
 import { useNow } from '../hooks/useNow.ts';
 import { useDocReplicationInfo, useReplicationInfo } from '../hooks/useReplicationInfo.ts';
-import { ageText, relayStateText, rttText, stateVectorRows } from '../lib/replicationView.ts';
+import {
+  ageText,
+  lagText,
+  peerStateText,
+  relayStateText,
+  rttText,
+  stateVectorRows,
+} from '../lib/replicationView.ts';
+import type { ClusterWatcher } from '../workspace/ClusterWatcher.ts';
 
 interface Props {
   replica: Replica;
   status: SyncStatus;
   workspaceId: string;
+  /** The cluster as the serving relay describes it (null: a fixed relay list, no cluster view). */
+  cluster?: ClusterWatcher | null;
   /** The open note, if any: its doc's vectors are shown beside the index doc's. */
   note: { id: string; title: string } | null;
   onClose(): void;
@@ -19,8 +29,9 @@ interface Props {
  * answers, and any session-guarantee warning. A side sheet, so the note stays
  * editable and the numbers can be watched as they change.
  */
-export function ReplicationPanel({ replica, status, workspaceId, note, onClose }: Props) {
+export function ReplicationPanel({ replica, status, workspaceId, cluster, note, onClose }: Props) {
   const info = useReplicationInfo(replica);
+  const clusterView = useClusterView(cluster ?? null);
   const docNames = note ? [`${workspaceId}/${note.id}`, workspaceId] : [workspaceId];
   const docs = useDocReplicationInfo(replica, docNames);
   const now = useNow(1000);
@@ -46,7 +57,6 @@ export function ReplicationPanel({ replica, status, workspaceId, note, onClose }
       : connected
         ? 'Not yet — waiting for the relay to confirm'
         : 'Not yet — will upload when connected';
-  const relayLabels = info.relays.map((r) => hostOf(r.url));
 
   return (
     <aside className="replication-panel" data-testid="replication-panel" aria-label="Replication">
@@ -153,6 +163,70 @@ export function ReplicationPanel({ replica, status, workspaceId, note, onClose }
         )}
       </section>
 
+      {info.cluster.relaysKnown > 1 || clusterView.view ? (
+        <section className="rp-section" data-testid="rp-cluster">
+          <h3>Cluster</h3>
+          <p
+            data-testid="rp-cluster-count"
+            data-holding={info.cluster.relaysHoldingAll}
+            data-known={info.cluster.relaysKnown}
+          >
+            Every change on this device is on {info.cluster.relaysHoldingAll} of{' '}
+            {info.cluster.relaysKnown} relays.
+          </p>
+          {clusterView.view ? (
+            <>
+              <p className="rp-hint">
+                As relay <code>{clusterView.view.relayId}</code> sees its peers (last anti-entropy{' '}
+                {ageText(clusterView.view.lastAntiEntropyAt, now)}):
+              </p>
+              <ul className="rp-relays">
+                {clusterView.view.peers.map((peer, i) => (
+                  <li
+                    // biome-ignore lint/suspicious/noArrayIndexKey: a peer may have neither id nor url yet
+                    key={`${peer.relayId ?? ''}|${peer.url ?? ''}|${i}`}
+                    className="rp-relay"
+                    data-testid="cluster-peer"
+                    data-state={peer.state}
+                    data-relay-id={peer.relayId ?? ''}
+                  >
+                    <div className="rp-relay-head">
+                      <code className="rp-url" title={peer.url ?? undefined}>
+                        {peer.url ?? '(url unknown)'}
+                      </code>
+                      <span
+                        className="rp-pill"
+                        data-state={peer.state === 'down' ? 'offline' : peer.state}
+                      >
+                        {peerStateText(peer.state)}
+                      </span>
+                    </div>
+                    <dl className="rp-facts">
+                      <div>
+                        <dt>Relay id</dt>
+                        <dd>
+                          <code>{peer.relayId ?? '—'}</code>
+                        </dd>
+                      </div>
+                      <div>
+                        <dt>Lag</dt>
+                        <dd data-testid="cluster-peer-lag">{lagText(peer.lagOps)}</dd>
+                      </div>
+                      <div>
+                        <dt>Link</dt>
+                        <dd>{peer.direction}</dd>
+                      </div>
+                    </dl>
+                  </li>
+                ))}
+              </ul>
+            </>
+          ) : clusterView.error ? (
+            <p className="rp-empty">Cluster view unavailable: {clusterView.error}</p>
+          ) : null}
+        </section>
+      ) : null}
+
       <section className="rp-section">
         <h3>Session guarantees</h3>
         {info.sessionWarnings.length === 0 ? (
@@ -191,7 +265,6 @@ export function ReplicationPanel({ replica, status, workspaceId, note, onClose }
             key={doc.docName}
             doc={doc}
             title={docLabel(doc.docName, workspaceId, note)}
-            relayLabels={relayLabels}
           />
         ))}
       </section>
@@ -199,18 +272,14 @@ export function ReplicationPanel({ replica, status, workspaceId, note, onClose }
   );
 }
 
-function VectorTable({
-  doc,
-  title,
-  relayLabels,
-}: {
-  doc: DocReplicationInfo;
-  title: string;
-  relayLabels: string[];
-}) {
+function VectorTable({ doc, title }: { doc: DocReplicationInfo; title: string }) {
   const rows = stateVectorRows(doc);
-  const labelOf = (url: string, i: number) =>
-    doc.acked.length === 1 ? 'Relay' : (relayLabels[i] ?? hostOf(url));
+  const labelOf = (a: DocReplicationInfo['acked'][number]) =>
+    doc.acked.length === 1
+      ? 'Relay'
+      : a.relayUrl !== ''
+        ? hostOf(a.relayUrl)
+        : a.relayId.slice(0, 8) || '?';
   return (
     <div className="rp-vector" data-testid="sv-table" data-doc={doc.docName}>
       <div className="rp-vector-title">
@@ -227,9 +296,13 @@ function VectorTable({
             <tr>
               <th scope="col">Writer</th>
               <th scope="col">This device</th>
-              {doc.acked.map((a, i) => (
-                <th scope="col" key={a.relayUrl} title={a.relayUrl}>
-                  {labelOf(a.relayUrl, i)}
+              {doc.acked.map((a) => (
+                <th
+                  scope="col"
+                  key={`${a.relayId}|${a.relayUrl}`}
+                  title={[a.relayUrl, a.relayId].filter((s) => s !== '').join(' · ')}
+                >
+                  {labelOf(a)}
                 </th>
               ))}
             </tr>
@@ -258,6 +331,20 @@ function VectorTable({
       )}
     </div>
   );
+}
+
+/** The watcher's latest answer, re-read whenever it asked again. */
+function useClusterView(watcher: ClusterWatcher | null): {
+  view: ClusterWatcher['view'];
+  error: string | null;
+} {
+  const subscribe = useCallback(
+    (listener: () => void) => watcher?.subscribe(listener) ?? (() => undefined),
+    [watcher],
+  );
+  const view = useSyncExternalStore(subscribe, () => watcher?.view ?? null);
+  const error = useSyncExternalStore(subscribe, () => watcher?.error ?? null);
+  return { view, error };
 }
 
 function Tick({ ok }: { ok: boolean }) {

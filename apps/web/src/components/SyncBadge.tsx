@@ -1,4 +1,5 @@
 import type { Replica, SessionWarning, SyncStatus } from '@lattice/replication';
+import { useClusterSummary } from '../hooks/useReplicationInfo.ts';
 import { syncStatusText } from '../lib/syncStatusText.ts';
 
 interface Props {
@@ -11,7 +12,8 @@ interface Props {
 
 /** "Is my work safe?" at a glance. Offline, a click retries at once instead of waiting out the backoff. */
 export function SyncBadge({ replica, status, relayCount, warnings = [] }: Props) {
-  const text = syncStatusText(status, relayCount);
+  const cluster = useClusterSummary(replica);
+  const text = syncStatusText(status, relayCount, cluster);
   const first = warnings[0];
   const attributes = {
     className: 'sync-badge',
@@ -19,12 +21,22 @@ export function SyncBadge({ replica, status, relayCount, warnings = [] }: Props)
     'data-state': status.state,
     'data-pending': String(status.pendingLocal),
     'data-warnings': warnings.length,
+    'data-relays-holding': cluster.relaysHoldingAll,
+    'data-relays-known': cluster.relaysKnown,
     title: first ? `${text.detail}\n${first.message}` : text.detail,
   };
   const content = (
     <>
       <span className="sync-dot" aria-hidden="true" />
-      <span className="sync-label">{text.label}</span>
+      <span className="sync-label">
+        {text.clusterCount ? (
+          <>
+            Saved <span data-testid="cluster-count">{text.clusterCount}</span>
+          </>
+        ) : (
+          text.label
+        )}
+      </span>
       {first ? (
         <span className="sync-warning-mark" role="img" aria-label={first.message}>
           !

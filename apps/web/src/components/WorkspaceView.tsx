@@ -200,6 +200,7 @@ export function WorkspaceView({
           replica={replica}
           status={status}
           workspaceId={workspaceId}
+          cluster={session.cluster}
           note={noteId && openSummary ? { id: noteId, title: openSummary.title } : null}
           onClose={closePanel}
         />

@@ -1,4 +1,5 @@
 import type {
+  ClusterSummary,
   DocReplicationInfo,
   Replica,
   ReplicationInfo,
@@ -31,6 +32,25 @@ export function useDocReplicationInfo(
     return replica.onStatus(sample);
   }, [replica, key]);
   return infos;
+}
+
+/** "On N of M relays": re-renders only when one of the two numbers changes. */
+export function useClusterSummary(replica: Replica): ClusterSummary {
+  const [summary, setSummary] = useState(() => replica.replicationInfo().cluster);
+  useEffect(() => {
+    const sample = () => {
+      const next = replica.replicationInfo().cluster;
+      setSummary((previous) =>
+        previous.relaysHoldingAll === next.relaysHoldingAll &&
+        previous.relaysKnown === next.relaysKnown
+          ? previous
+          : next,
+      );
+    };
+    sample();
+    return replica.onStatus(sample);
+  }, [replica]);
+  return summary;
 }
 
 /**

@@ -11,8 +11,9 @@ describe('stateVectorRows', () => {
         { clientId: 3, clock: 5 },
       ],
       acked: [
-        { relayUrl: 'ws://a/sync', stateVector: [{ clientId: 3, clock: 5 }] },
+        { relayId: 'ra', relayUrl: 'ws://a/sync', stateVector: [{ clientId: 3, clock: 5 }] },
         {
+          relayId: 'rb',
           relayUrl: 'ws://b/sync',
           stateVector: [
             { clientId: 7, clock: 12 },

@@ -56,6 +56,18 @@ export function relayStateText(state: RelayInfo['state']): string {
   return RELAY_STATE_TEXT[state];
 }
 
+/** A peer link's state (from `/api/cluster`) for people. */
+export function peerStateText(state: 'connected' | 'connecting' | 'down'): string {
+  return state === 'down' ? 'Down' : RELAY_STATE_TEXT[state];
+}
+
+/** A peer's lag in operations for people: "in sync", "12 operations behind", "—" when unknown. */
+export function lagText(ops: number | null): string {
+  if (ops === null || !Number.isFinite(ops) || ops < 0) return '—';
+  if (ops === 0) return 'in sync';
+  return `${ops} ${ops === 1 ? 'operation' : 'operations'} behind`;
+}
+
 /** A round-trip time for people: whole ms, "<1 ms" on loopback, "—" when unknown. */
 export function rttText(ms: number | null): string {
   if (ms === null || !Number.isFinite(ms)) return '—';

@@ -32,3 +32,29 @@ describe('syncStatusText', () => {
     );
   });
 });
+
+describe('syncStatusText in a cluster', () => {
+  it('says on how many relays everything is saved once more than one relay is known', () => {
+    const synced = { state: 'synced', pendingLocal: false } as const;
+    const text = syncStatusText(synced, 1, { relaysHoldingAll: 2, relaysKnown: 3 });
+    expect(text.label).toBe('Saved on 2 of 3 relays');
+    expect(text.clusterCount).toBe('on 2 of 3 relays');
+    expect(text.detail).toMatch(/2 of the cluster's 3 relays/);
+    expect(syncStatusText(synced, 1, { relaysHoldingAll: 3, relaysKnown: 3 }).detail).toMatch(
+      /all 3 relays/,
+    );
+  });
+
+  it('keeps the single-relay wording and never counts relays while changes are pending', () => {
+    const synced = { state: 'synced', pendingLocal: false } as const;
+    expect(syncStatusText(synced, 1, { relaysHoldingAll: 1, relaysKnown: 1 }).label).toBe(
+      'All changes saved on relay',
+    );
+    const pending = syncStatusText({ state: 'synced', pendingLocal: true }, 1, {
+      relaysHoldingAll: 0,
+      relaysKnown: 3,
+    });
+    expect(pending.label).toBe('Saved on this device — waiting for relay');
+    expect(pending.clusterCount).toBeUndefined();
+  });
+});

@@ -5,6 +5,7 @@ import {
   type ReplicaOptions,
   type StorageAdapter,
 } from '@lattice/replication';
+import { ClusterWatcher, type ClusterWatcherOptions } from './ClusterWatcher.ts';
 import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
 
 /**
@@ -33,6 +34,11 @@ export interface WorkspaceSessionOptions {
    * linking session saw them. A bad token is reported in `notice`, not fatal.
    */
   sessionToken?: string;
+  /**
+   * Learn the relay cluster from the relay that served the app (`/api/cluster`)
+   * and fail over along it; omit when the relay list was given explicitly.
+   */
+  cluster?: Omit<ClusterWatcherOptions, 'replica'>;
 }
 
 /**
@@ -45,6 +51,8 @@ export class WorkspaceSession {
   readonly replica: Replica;
   readonly store: NoteStore;
   readonly relays: readonly string[];
+  /** Watches `/api/cluster` and keeps the replica's relay list current (null: fixed list). */
+  readonly cluster: ClusterWatcher | null;
   /** Something about opening worth telling the person (an unreadable link token). */
   readonly notice: string | null;
   readonly #storage: StorageAdapter;
@@ -57,8 +65,10 @@ export class WorkspaceSession {
     store: NoteStore,
     relays: readonly string[],
     notice: string | null,
+    cluster: ClusterWatcher | null,
   ) {
     this.workspaceId = workspaceId;
+    this.cluster = cluster;
     this.notice = notice;
     this.#storage = storage;
     this.replica = replica;
@@ -96,7 +106,17 @@ export class WorkspaceSession {
         source: replica,
         ...(options.now ? { now: options.now } : {}),
       });
-      return new WorkspaceSession(workspaceId, storage, replica, store, options.relays, notice);
+      const cluster = options.cluster ? new ClusterWatcher({ ...options.cluster, replica }) : null;
+      cluster?.start();
+      return new WorkspaceSession(
+        workspaceId,
+        storage,
+        replica,
+        store,
+        options.relays,
+        notice,
+        cluster,
+      );
     } catch (error) {
       await replica?.destroy().catch(() => undefined);
       await storage.close().catch(() => undefined);
@@ -128,6 +148,7 @@ export class WorkspaceSession {
   /** Stops syncing and releases the socket and database; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.cluster?.stop();
       this.store.close();
       await this.replica.destroy();
       // The Replica may or may not close the storage it was given; closing twice is harmless here.

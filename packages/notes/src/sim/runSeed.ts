@@ -55,17 +55,19 @@ export function describeFailure(report: SimReport, traceLines = 40): string {
 /**
  * Runs seeds `from` … `from + count - 1`, prints every failure as it happens
  * and a timing line, and fails (listing every failed seed) if any failed.
+ * `options` may depend on the seed (e.g. 3–5 relays by seed).
  */
 export async function runSeeds(
   from: number,
   count: number,
-  options: SeedOptions = {},
+  options: SeedOptions | ((seed: number) => SeedOptions) = {},
 ): Promise<void> {
+  const optionsFor = typeof options === 'function' ? options : () => options;
   const failures: string[] = [];
   const verbose = process.env.SIM_VERBOSE === '1';
   const started = performance.now();
   for (let seed = from; seed < from + count; seed++) {
-    const report = await runSeed(seed, options);
+    const report = await runSeed(seed, optionsFor(seed));
     if (verbose) console.log(report.summary);
     if (!report.ok) {
       // Verbose runs print the whole schedule of a failure, others its tail.
@@ -75,9 +77,11 @@ export async function runSeeds(
     }
   }
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
+  const first = optionsFor(from);
+  const relays = typeof options === 'function' ? 'varying' : String(first.relays ?? 1);
   console.log(
-    `simulation: ${count} seeds from ${from} (${options.replicas ?? 3} replicas, ` +
-      `${options.relays ?? 1} relay(s)) in ${seconds} s, ${failures.length} failed`,
+    `simulation: ${count} seeds from ${from} (${first.replicas ?? 3} replicas, ` +
+      `${relays} relay(s), topology ${first.topology ?? 'default'}) in ${seconds} s, ${failures.length} failed`,
   );
   expect(failures, `failing seeds:\n${failures.join('\n')}`).toEqual([]);
 }

@@ -1,13 +1,13 @@
 import type { StorageAdapter } from '@lattice/replication';
-import { RelayNode, type ReplicaNode } from '@lattice/replication/testing';
+import { RelayNode, type ReplicaNode, withoutPushes } from '@lattice/replication/testing';
 import { describe, expect, it } from 'vitest';
 import { describeFailure, runSeed, runSeeds } from './runSeed.ts';
 
 describe('seeded simulation, 3 replicas and 2 relays', () => {
-  // No relay↔relay gossip yet: the settle phase has replicas carry state between relays.
+  // Independent relays (no peering): the settle phase has replicas carry state between relays.
   it(
     'seeds 100001–100100 converge through replicas visiting both relays',
-    () => runSeeds(100_001, 100, { replicas: 3, relays: 2 }),
+    () => runSeeds(100_001, 100, { replicas: 3, relays: 2, topology: 'none' }),
     300_000,
   );
 });
@@ -50,6 +50,36 @@ describe('seeded simulation, the harness itself', () => {
     expect(problems).toMatch(/acked/);
     expect(failed[0]!.summary).toMatch(/^seed=\d+ /);
   });
+});
+
+describe('seeded simulation, gossip self-tests', () => {
+  // Line R0–R1–R2 without periodic anti-entropy: only pushes (and the rounds on
+  // reconnect) carry updates between relays. Replicas that happen to reconnect
+  // elsewhere carry state too, slowly: settling must finish within 30 s.
+  const line = {
+    replicas: 3,
+    relays: 3,
+    topology: 'line',
+    lateJoin: 0,
+    timing: { antiEntropyIntervalsMs: [0], settleLimitMs: 30_000 },
+  } as const;
+
+  it('catches relays that never push updates to their peers', async () => {
+    const broken = [];
+    const sound = [];
+    for (let seed = 1; seed <= 10; seed++) {
+      broken.push(
+        await runSeed(seed, { ...line, peerFrames: (_relay, frame) => withoutPushes(frame) }),
+      );
+      sound.push(await runSeed(seed, line));
+    }
+    // The same seeds pass with pushes: what fails is the missing gossip.
+    const unsound = sound.filter((r) => !r.ok);
+    expect(unsound.map((r) => describeFailure(r))).toEqual([]);
+    const failed = broken.filter((r) => !r.ok);
+    expect(failed.length, broken.map((r) => r.summary).join('\n')).toBeGreaterThanOrEqual(5);
+    expect(failed.flatMap((r) => r.problems).join('\n')).toMatch(/digests differ|differs from/);
+  }, 120_000);
 });
 
 describe('seeded simulation, pinned seeds', () => {

@@ -6,6 +6,7 @@ import {
   decodeFrame,
   decodeYMessage,
   encodeAck,
+  encodeClusterAck,
   encodeDoc,
   encodeDocError,
   encodeDocs,
@@ -118,6 +119,8 @@ export class MultiplexedSession implements ConnectionHandler {
   /** Docs whose `acked` advanced since the last `Ack` was sent. */
   readonly #ackDue = new Set<string>();
   #ackFlushQueued = false;
+  /** A relay that said `Hello {role: 'peer'}`: every later frame belongs to its peer session. */
+  #peer: ConnectionHandler | null = null;
 
   constructor(conn: RelayConnection, ctx: SessionContext) {
     this.#conn = conn;
@@ -138,6 +141,10 @@ export class MultiplexedSession implements ConnectionHandler {
 
   receive(data: Uint8Array): void {
     if (this.#state === 'closed') return;
+    if (this.#peer !== null) {
+      this.#peer.receive(data);
+      return;
+    }
     this.#lastHeard = performance.now();
     let frame: Frame;
     try {
@@ -189,6 +196,7 @@ export class MultiplexedSession implements ConnectionHandler {
     this.#queue.length = 0;
     for (const sub of this.#subs.values()) sub.room.leave(sub.member);
     this.#subs.clear();
+    this.#peer?.closed();
     this.#ctx.ended(this);
   }
 
@@ -224,6 +232,11 @@ export class MultiplexedSession implements ConnectionHandler {
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     this.#state = 'open';
+    if (hello.role === 'peer') {
+      // A peer relay: its session answers the Hello and runs the link (heartbeats too).
+      this.#peer = this.#ctx.acceptPeer(this.#conn, hello, () => this.closed());
+      return;
+    }
     this.#send(
       encodeHello({
         protocol: PROTOCOL_NAME,
@@ -313,6 +326,11 @@ export class MultiplexedSession implements ConnectionHandler {
       const member: RoomMember = {
         send: (message) => this.#send(encodeDoc(docName, message)),
         ack: (seqs, stateVector) => this.#durable(docName, seqs, stateVector),
+        clusterAck: (relayId, stateVector) => {
+          if (this.#subs.get(docName)?.transient === false) {
+            this.#send(encodeClusterAck(docName, relayId, stateVector));
+          }
+        },
       };
       joins.push(
         this.#ctx.join(docName, member).then(
@@ -400,6 +418,10 @@ export class MultiplexedSession implements ConnectionHandler {
         sub.greeted = true;
         const states = sub.room.awarenessStates();
         if (states !== undefined) replies.push(states);
+        // What peer relays are known to hold already: the client counts copies from the start.
+        for (const [relayId, sv] of this.#ctx.clusterAcks(docName)) {
+          this.#send(encodeClusterAck(docName, relayId, sv));
+        }
       }
       for (const reply of replies) {
         batch.push({ docName, message: reply });

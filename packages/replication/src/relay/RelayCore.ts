@@ -1,6 +1,18 @@
-import type { ConnectionHandler, RelayConnection, StorageAdapter } from '../ports.ts';
-import { CloseCode } from '../protocol.ts';
+import * as Y from 'yjs';
+import { DEFAULT_BACKOFF } from '../backoff.ts';
+import type {
+  ConnectionHandler,
+  RelayConnection,
+  StorageAdapter,
+  TransportFactory,
+} from '../ports.ts';
+import { CloseCode, type HelloInfo } from '../protocol.ts';
+import { bucketOf, DigestIndex, encodeRecord, fingerprintKey } from './DigestIndex.ts';
+import { decodeSv, mergeSv, opsAhead, type StateVectorMap } from './fingerprint.ts';
 import { MultiplexedSession } from './MultiplexedSession.ts';
+import { PeerDialer } from './PeerDialer.ts';
+import type { ClusterInfo, PeerDirection, PeerInfo } from './PeerLink.ts';
+import { type PeerContext, PeerSession } from './PeerSession.ts';
 import { type RelayLog, Room, type RoomMember } from './Room.ts';
 import type { SessionContext } from './sessionContext.ts';
 import { YWebsocketSession } from './YWebsocketSession.ts';
@@ -29,9 +41,34 @@ export interface RelayCoreOptions {
   heartbeatTimeoutMs?: number;
   /** Structured events (room loads, commits, closes); silent when omitted. */
   log?: RelayLog;
+  /** This relay's public base URL (`http://host:port`), announced in Hellos and `clusterInfo`. */
+  publicUrl?: string;
+  /** Anti-entropy with each peer this often, besides on every (re)connect (default 30 s; 0: only on connect). */
+  antiEntropyIntervalMs?: number;
+  /** Jitter source for peer re-dial backoff (default `Math.random`; the simulation passes its seeded one). */
+  random?: () => number;
+}
+
+/** What this relay knows about one peer relay, across its links. */
+interface PeerState {
+  relayId: string;
+  url: string | null;
+  /** The base URL the peer announced in its `Hello` (where clients reach it). */
+  publicUrl: string | null;
+  direction: PeerDirection;
+  /** Per doc, the state vector the peer is known to hold durably. */
+  acked: Map<string, StateVectorMap>;
+  /** Same, encoded, for cluster acks to clients. */
+  ackedEncoded: Map<string, Uint8Array>;
+  compared: boolean;
+  lastAntiEntropyAt: number | null;
+  lastAntiEntropyBytes: { sent: number; received: number } | null;
 }
 
 type Session = MultiplexedSession | YWebsocketSession;
+
+/** Base delay and cap of peer re-dials (full jitter). */
+const PEER_BACKOFF = { baseMs: DEFAULT_BACKOFF.baseMs, maxMs: DEFAULT_BACKOFF.maxMs };
 
 function nonNegative(name: string, value: number | undefined, fallback: number): number {
   if (value === undefined) return fallback;
@@ -63,6 +100,22 @@ export class RelayCore {
   readonly #live = new Set<Room>();
   readonly #sessions = new Set<Session>();
   #closing: Promise<void> | null = null;
+  readonly #publicUrl: string | null;
+  readonly #antiEntropyIntervalMs: number;
+  readonly #random: () => number;
+  /** Fingerprints and durable state vectors of every stored doc. */
+  readonly #index = new DigestIndex();
+  /** Settles once the index holds every stored doc (anti-entropy waits for it). */
+  readonly #indexReady: Promise<void>;
+  readonly #dialers = new Map<string, PeerDialer>();
+  /** Open (or handshaking) peer sessions, both directions. */
+  readonly #peerSessions = new Set<PeerSession>();
+  readonly #peerMembers = new WeakMap<object, PeerSession>();
+  readonly #peers = new Map<string, PeerState>();
+  readonly #peerCtx: PeerContext;
+  /** Fingerprint records waiting to be written (latest value per doc). */
+  readonly #fpDirty = new Map<string, Uint8Array>();
+  #fpWriting = false;
 
   constructor(options: RelayCoreOptions) {
     this.#storage = options.storage;
@@ -95,6 +148,28 @@ export class RelayCore {
       );
     }
     this.#log = options.log ?? noLog;
+    if (options.publicUrl !== undefined && !/^https?:\/\/\S+$/.test(options.publicUrl)) {
+      throw new RangeError(`RelayCore: publicUrl must be an http(s) URL, got ${options.publicUrl}`);
+    }
+    this.#publicUrl = options.publicUrl ?? null;
+    this.#antiEntropyIntervalMs = nonNegative(
+      'antiEntropyIntervalMs',
+      options.antiEntropyIntervalMs,
+      30_000,
+    );
+    this.#random = options.random ?? Math.random;
+    this.#peerCtx = this.#makePeerContext(
+      handshakeTimeoutMs,
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
+    );
+    this.#indexReady = this.#index.load(this.#storage).then(
+      ({ docs, rebuilt }) => this.#log('relay.index_loaded', { docs, rebuilt }),
+      (err: unknown) =>
+        this.#log('relay.index_load_failed', {
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
     this.#ctx = {
       relayId: this.relayId,
       handshakeTimeoutMs,
@@ -102,6 +177,8 @@ export class RelayCore {
       heartbeatTimeoutMs,
       log: this.#log,
       join: (docName, member) => this.#join(docName, member),
+      acceptPeer: (conn, hello, ended) => this.#acceptPeer(conn, hello, ended),
+      clusterAcks: (docName) => this.#clusterAcks(docName),
       ended: (session) => {
         this.#sessions.delete(session as Session);
       },
@@ -135,11 +212,18 @@ export class RelayCore {
   }
 
   async #close(): Promise<void> {
+    for (const dialer of this.#dialers.values()) dialer.stop();
+    this.#dialers.clear();
+    for (const session of [...this.#peerSessions]) {
+      session.close(CloseCode.GoingAway, 'relay shutting down');
+    }
     for (const session of [...this.#sessions]) {
       session.close(CloseCode.GoingAway, 'relay shutting down');
     }
     await Promise.all([...this.#live].map((room) => room.unload(false)));
     this.#rooms.clear();
+    await this.#indexReady;
+    await this.#writeFingerprints();
   }
 
   #track(session: Session): ConnectionHandler {
@@ -172,6 +256,9 @@ export class RelayCore {
       log: this.#log,
       // A superseded incarnation may still be writing; load only after it is done.
       after: current?.unload(true),
+      onUpdate: (r, update, origin, echo) => this.#pushToPeers(r.name, update, origin, echo),
+      onDurable: (r, fingerprint, stateVector) =>
+        this.#durableState(r.name, fingerprint, stateVector),
       onUnloaded: (done) => {
         this.#live.delete(done);
         if (this.#rooms.get(docName) === done) this.#rooms.delete(docName);
@@ -180,6 +267,309 @@ export class RelayCore {
     this.#rooms.set(docName, room);
     this.#live.add(room);
     return room;
+  }
+
+  // ---- gossip: peer links, push, anti-entropy, cluster acks ----
+
+  /** Dials a peer and keeps the link up: reconnects with full-jitter backoff (base 250 ms, cap 10 s) until removed. */
+  addPeer(url: string, transportFactory: TransportFactory): void {
+    if (typeof url !== 'string' || url === '') {
+      throw new TypeError('RelayCore.addPeer: url must be a non-empty string');
+    }
+    if (typeof transportFactory !== 'function') {
+      throw new TypeError('RelayCore.addPeer: transportFactory must be a function');
+    }
+    if (this.#closing !== null) throw new Error('RelayCore.addPeer: relay is shutting down');
+    if (this.#dialers.has(url)) return;
+    const dialer = new PeerDialer(url, transportFactory, {
+      log: this.#log,
+      random: this.#random,
+      backoff: PEER_BACKOFF,
+      connectTimeoutMs: this.#peerCtx.handshakeTimeoutMs,
+      startSession: (conn, d) => {
+        const session = new PeerSession(conn, this.#peerCtx, 'outbound');
+        this.#peerSessions.add(session);
+        this.#dialerOf.set(session, d);
+        return session;
+      },
+      hasLinkTo: (relayId) => this.#hasLinkTo(relayId),
+    });
+    this.#dialers.set(url, dialer);
+    dialer.start();
+  }
+
+  /** Stops dialing `url` and closes that link (a no-op for an unknown url). */
+  removePeer(url: string): void {
+    const dialer = this.#dialers.get(url);
+    if (dialer === undefined) return;
+    this.#dialers.delete(url);
+    dialer.stop();
+  }
+
+  /** This relay, its peers, their link states, lag and the last anti-entropy rounds. */
+  clusterInfo(): ClusterInfo {
+    const peers: PeerInfo[] = [];
+    const listed = new Set<string>();
+    const openTo = new Map<string, PeerSession>();
+    for (const session of this.#peerSessions) {
+      if (session.isOpen && session.peerRelayId !== null) openTo.set(session.peerRelayId, session);
+    }
+    for (const dialer of this.#dialers.values()) {
+      const relayId = dialer.relayId;
+      const live = relayId === null ? undefined : openTo.get(relayId);
+      const state = relayId === null ? undefined : this.#peers.get(relayId);
+      if (relayId !== null) listed.add(relayId);
+      peers.push({
+        url: dialer.url,
+        publicUrl: live?.peerUrl ?? state?.publicUrl ?? null,
+        relayId,
+        // A dialer that lost the duplicate race is served by the peer's link.
+        direction: live?.direction ?? 'outbound',
+        state: live !== undefined ? 'connected' : dialer.state,
+        ...this.#peerNumbers(state),
+      });
+    }
+    for (const state of this.#peers.values()) {
+      if (listed.has(state.relayId)) continue;
+      const live = openTo.get(state.relayId);
+      peers.push({
+        url: live?.peerUrl ?? state.url,
+        publicUrl: live?.peerUrl ?? state.publicUrl,
+        relayId: state.relayId,
+        direction: live?.direction ?? state.direction,
+        state: live !== undefined ? 'connected' : 'down',
+        ...this.#peerNumbers(state),
+      });
+    }
+    let last: number | null = null;
+    for (const state of this.#peers.values()) {
+      if (state.lastAntiEntropyAt !== null && (last === null || state.lastAntiEntropyAt > last)) {
+        last = state.lastAntiEntropyAt;
+      }
+    }
+    return { relayId: this.relayId, url: this.#publicUrl, peers, lastAntiEntropyAt: last };
+  }
+
+  /** Resolves once the fingerprint index covers every stored doc (tests, tools). */
+  whenIndexed(): Promise<void> {
+    return this.#indexReady;
+  }
+
+  /** The digest this relay would send now (`DIGEST_BUCKETS` × 8 bytes; tests, tools). */
+  digest(): Uint8Array {
+    return this.#index.digest();
+  }
+
+  readonly #dialerOf = new WeakMap<PeerSession, PeerDialer>();
+
+  #peerNumbers(
+    state: PeerState | undefined,
+  ): Pick<PeerInfo, 'lagOps' | 'lastAntiEntropyAt' | 'lastAntiEntropyBytes'> {
+    if (state === undefined) {
+      return { lagOps: null, lastAntiEntropyAt: null, lastAntiEntropyBytes: null };
+    }
+    let lagOps: number | null = null;
+    if (state.compared) {
+      lagOps = 0;
+      for (const [docName, doc] of this.#index.entries()) {
+        lagOps += opsAhead(doc.sv, state.acked.get(docName));
+      }
+    }
+    return {
+      lagOps,
+      lastAntiEntropyAt: state.lastAntiEntropyAt,
+      lastAntiEntropyBytes: state.lastAntiEntropyBytes,
+    };
+  }
+
+  #hasLinkTo(relayId: string): boolean {
+    for (const session of this.#peerSessions) {
+      if (session.isOpen && session.peerRelayId === relayId) return true;
+    }
+    return false;
+  }
+
+  #acceptPeer(conn: RelayConnection, hello: HelloInfo, ended: () => void): ConnectionHandler {
+    const session = new PeerSession(conn, this.#peerCtx, 'inbound', { hello, onEnded: ended });
+    this.#peerSessions.add(session);
+    return session;
+  }
+
+  #makePeerContext(
+    handshakeTimeoutMs: number,
+    heartbeatIntervalMs: number,
+    heartbeatTimeoutMs: number,
+  ): PeerContext {
+    return {
+      relayId: this.relayId,
+      publicUrl: this.#publicUrl,
+      handshakeTimeoutMs,
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
+      antiEntropyIntervalMs: this.#antiEntropyIntervalMs,
+      log: this.#log,
+      index: this.#index,
+      whenIndexed: () => this.#indexReady,
+      join: (docName, member) => this.#join(docName, member),
+      stateVector: (docName) => this.#stateVector(docName),
+      registerMember: (member, session) => this.#peerMembers.set(member, session),
+      opened: (session) => this.#peerOpened(session),
+      ended: (session) => this.#peerEnded(session),
+      peerHolds: (session, docName, sv) => this.#peerHolds(session, docName, sv),
+      digestCompared: (session, differing) => this.#digestCompared(session, differing),
+      antiEntropyDone: (session, bytes) => {
+        const state = this.#peerState(session);
+        if (state === undefined) return;
+        state.lastAntiEntropyAt = Date.now();
+        state.lastAntiEntropyBytes = bytes;
+        this.#log('peer.anti_entropy_done', { peer: state.relayId, ...bytes });
+      },
+    };
+  }
+
+  #stateVector(docName: string): Uint8Array {
+    const room = this.#rooms.get(docName);
+    if (room?.isOpen) return Y.encodeStateVector(room.doc);
+    return this.#index.get(docName)?.stateVector ?? new Uint8Array([0]);
+  }
+
+  #peerState(session: PeerSession): PeerState | undefined {
+    const relayId = session.peerRelayId;
+    return relayId === null ? undefined : this.#peers.get(relayId);
+  }
+
+  /**
+   * A peer handshake completed. One link per pair of relays: when both dialed,
+   * the link dialed by the smaller relay id wins (both sides agree without
+   * talking); among two links in the same direction the newer inbound one
+   * wins (the old one is most likely half-open) and the older outbound one.
+   */
+  #peerOpened(session: PeerSession): boolean {
+    const relayId = session.peerRelayId!;
+    const dialer = this.#dialerOf.get(session);
+    if (dialer !== undefined) dialer.relayId = relayId;
+    for (const other of this.#peerSessions) {
+      if (other === session || !other.isOpen || other.peerRelayId !== relayId) continue;
+      let loser: PeerSession;
+      if (other.direction !== session.direction) {
+        const winnerDirection: PeerDirection = this.relayId < relayId ? 'outbound' : 'inbound';
+        loser = session.direction === winnerDirection ? other : session;
+      } else {
+        loser = session.direction === 'inbound' ? other : session;
+      }
+      loser.close(CloseCode.DuplicatePeer, 'duplicate peer link');
+      if (loser === session) return false;
+    }
+    dialer?.connected();
+    let state = this.#peers.get(relayId);
+    if (state === undefined) {
+      state = {
+        relayId,
+        url: null,
+        publicUrl: null,
+        direction: session.direction,
+        acked: new Map(),
+        ackedEncoded: new Map(),
+        compared: false,
+        lastAntiEntropyAt: null,
+        lastAntiEntropyBytes: null,
+      };
+      this.#peers.set(relayId, state);
+    }
+    state.direction = session.direction;
+    state.url = dialer?.url ?? session.peerUrl ?? state.url;
+    state.publicUrl = session.peerUrl ?? state.publicUrl;
+    return true;
+  }
+
+  #peerEnded(session: PeerSession): void {
+    this.#peerSessions.delete(session);
+    const relayId = session.peerRelayId;
+    if (relayId === null || session.closeCode === CloseCode.DuplicatePeer) return;
+    for (const dialer of this.#dialers.values()) {
+      if (dialer.relayId === relayId) dialer.linkEnded();
+    }
+  }
+
+  #pushToPeers(docName: string, update: Uint8Array, origin: unknown, echo: boolean): void {
+    if (this.#peerSessions.size === 0) return;
+    const from =
+      typeof origin === 'object' && origin !== null ? this.#peerMembers.get(origin) : undefined;
+    for (const session of this.#peerSessions) {
+      if (!session.isOpen || (session === from && !echo)) continue;
+      session.push(docName, update);
+    }
+  }
+
+  #peerHolds(session: PeerSession, docName: string, stateVector: Uint8Array): void {
+    const state = this.#peerState(session);
+    if (state === undefined) return;
+    const sv = decodeSv(stateVector);
+    let known = state.acked.get(docName);
+    if (known === undefined) {
+      known = new Map();
+      state.acked.set(docName, known);
+    }
+    mergeSv(known, sv);
+    const encoded = Y.encodeStateVector(known);
+    state.ackedEncoded.set(docName, encoded);
+    const room = this.#rooms.get(docName);
+    if (room?.isOpen) room.clusterAck(state.relayId, encoded);
+  }
+
+  /** Docs in buckets whose hashes matched hold what this relay holds (for lag and cluster acks). */
+  #digestCompared(session: PeerSession, differing: readonly number[]): void {
+    const state = this.#peerState(session);
+    if (state === undefined) return;
+    state.compared = true;
+    const skip = new Set(differing);
+    for (const [docName, doc] of this.#index.entries()) {
+      if (skip.has(bucketOf(docName))) continue;
+      const known = state.acked.get(docName);
+      if (known !== undefined && opsAhead(doc.sv, known) === 0) continue;
+      this.#peerHolds(session, docName, doc.stateVector);
+    }
+  }
+
+  #clusterAcks(docName: string): Array<[string, Uint8Array]> {
+    const out: Array<[string, Uint8Array]> = [];
+    for (const state of this.#peers.values()) {
+      const sv = state.ackedEncoded.get(docName);
+      if (sv !== undefined) out.push([state.relayId, sv]);
+    }
+    return out;
+  }
+
+  #durableState(docName: string, fingerprint: Uint8Array, stateVector: Uint8Array): void {
+    const existing = this.#index.get(docName);
+    if (this.#index.set(docName, fingerprint, stateVector) || existing === undefined) {
+      if (this.#index.has(docName) || existing !== undefined) {
+        this.#fpDirty.set(docName, encodeRecord(fingerprint, stateVector));
+        void this.#writeFingerprints();
+      }
+    }
+  }
+
+  /** Writes fingerprint records one at a time, latest value per doc; failures only cost a rebuild. */
+  async #writeFingerprints(): Promise<void> {
+    if (this.#fpWriting) return;
+    this.#fpWriting = true;
+    try {
+      while (this.#fpDirty.size > 0) {
+        const [docName, record] = this.#fpDirty.entries().next().value as [string, Uint8Array];
+        this.#fpDirty.delete(docName);
+        try {
+          await this.#storage.setMeta(fingerprintKey(docName), record);
+        } catch (err) {
+          this.#log('relay.fingerprint_write_failed', {
+            doc: docName,
+            error: err instanceof Error ? err.message : String(err),
+          });
+        }
+      }
+    } finally {
+      this.#fpWriting = false;
+    }
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
+import { fingerprintOf } from './fingerprint.ts';
 
 /** One subscriber of a room: a plain y-websocket socket, or one doc of a multiplexed socket. */
 export interface RoomMember {
@@ -21,6 +22,8 @@ export interface RoomMember {
    * is `stateVector` of the room. Called once per commit, in commit order.
    */
   ack(seqs: readonly number[], stateVector: Uint8Array): void;
+  /** Lattice clients only: peer relay `relayId` durably holds `stateVector` of this doc. */
+  clusterAck?(relayId: string, stateVector: Uint8Array): void;
 }
 
 /** Structured log sink shared by the relay core and its rooms. */
@@ -36,6 +39,17 @@ export interface RoomOptions {
   onUnloaded: (room: Room) => void;
   /** Settles when an earlier incarnation of this room has finished writing; loading waits for it. */
   after?: Promise<void>;
+  /**
+   * Every change the doc applied (gossip pushes it to peer relays). `echo`:
+   * the update also released parts held back from others, so the origin
+   * has not seen all of it.
+   */
+  onUpdate?: (room: Room, update: Uint8Array, origin: unknown, echo: boolean) => void;
+  /**
+   * The doc's durable state (after the load, and after a commit that left
+   * nothing pending): its fingerprint and state vector, for anti-entropy.
+   */
+  onDurable?: (room: Room, fingerprint: Uint8Array, stateVector: Uint8Array) => void;
 }
 
 type RoomState = 'new' | 'loading' | 'open' | 'unloading' | 'unloaded';
@@ -150,6 +164,7 @@ export class Room {
     );
     this.#state = 'open';
     this.#options.log('room.loaded', { doc: this.name, storedUpdates: this.#storedCount });
+    this.#reportDurable();
     if (this.#members.size === 0) this.#scheduleIdle();
   }
 
@@ -252,9 +267,36 @@ export class Room {
 
   #onDocUpdate(update: Uint8Array, origin: unknown): void {
     this.#changed = true;
+    try {
+      this.#options.onUpdate?.(this, update, origin, this.#echo);
+    } catch (err) {
+      this.#options.log('room.on_update_failed', { doc: this.name, error: errorMessage(err) });
+    }
     const message = encodeSyncUpdate(update);
     for (const member of this.#members.keys()) {
       if (member !== origin || this.#echo) this.#deliver(member, message);
+    }
+  }
+
+  #reportDurable(): void {
+    const onDurable = this.#options.onDurable;
+    if (onDurable === undefined) return;
+    try {
+      onDurable(this, fingerprintOf(this.#doc), Y.encodeStateVector(this.#doc));
+    } catch (err) {
+      this.#options.log('room.on_durable_failed', { doc: this.name, error: errorMessage(err) });
+    }
+  }
+
+  /** Tells the members that speak Lattice that peer relay `relayId` durably holds `stateVector`. */
+  clusterAck(relayId: string, stateVector: Uint8Array): void {
+    for (const member of this.#members.keys()) {
+      if (member.clusterAck === undefined) continue;
+      try {
+        member.clusterAck(relayId, stateVector);
+      } catch (err) {
+        this.#options.log('room.deliver_failed', { doc: this.name, error: errorMessage(err) });
+      }
     }
   }
 
@@ -353,6 +395,8 @@ export class Room {
         this.#options.log('room.ack_failed', { doc: this.name, error: errorMessage(err) });
       }
     }
+    // With nothing pending, the doc is exactly what is stored: its fingerprint is durable.
+    if (this.#pending === null) this.#reportDurable();
     if (this.#storedCount > this.#options.compactAfterUpdates) await this.#compact();
     this.#busy = null;
     // Updates that arrived during the append waited long enough: commit them now.

@@ -1,3 +1,5 @@
+import type { ConnectionHandler, RelayConnection } from '../ports.ts';
+import type { HelloInfo } from '../protocol.ts';
 import type { RelayLog, Room, RoomMember } from './Room.ts';
 
 /** What a connection session needs from the relay core that accepted it. */
@@ -11,6 +13,14 @@ export interface SessionContext {
   readonly log: RelayLog;
   /** Loads the doc's room if needed and adds `member`; rejects when the doc cannot be loaded. */
   join(docName: string, member: RoomMember): Promise<Room>;
+  /**
+   * A multiplexed socket whose Hello said `role: 'peer'` becomes a peer link;
+   * the returned handler takes every later frame. `ended` runs when the peer
+   * session closes the socket itself.
+   */
+  acceptPeer(conn: RelayConnection, hello: HelloInfo, ended: () => void): ConnectionHandler;
+  /** Per peer relay id, the latest state vector of `docName` it is known to hold durably. */
+  clusterAcks(docName: string): Iterable<[string, Uint8Array]>;
   /** The session has ended (socket closed or closed by the relay). */
   ended(session: object): void;
 }

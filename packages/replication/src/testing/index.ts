@@ -33,6 +33,7 @@ export {
   sameState,
   sameVector,
 } from './sim/docState.ts';
+export { withoutPushes } from './sim/peerFaults.ts';
 export { RelayNode } from './sim/RelayNode.ts';
 export { ReplicaNode } from './sim/ReplicaNode.ts';
 export {
@@ -52,6 +53,7 @@ export {
   type SimReport,
   type SimStepWeights,
   type SimTiming,
+  type SimTopology,
   Simulation,
   type SimulationOptions,
 } from './sim/Simulation.ts';

@@ -62,7 +62,7 @@ export class RelayNode {
     return `${this.name}g${this.#generation}#${this.#incarnation}`;
   }
 
-  /** Docs this relay acknowledged in its current data directory, with the highest state vector acked. */
+  /** Docs this relay acknowledged (itself or through a peer's `ClusterAck`) in its current data directory, with the highest state vector acked. */
   get acked(): ReadonlyMap<string, StateVectorMap> {
     return this.#acked;
   }
@@ -72,9 +72,18 @@ export class RelayNode {
     return this.#ackCount;
   }
 
-  /** Records an `Ack` frame as sent: a promise that `stateVector` of `docName` is on disk. */
+  /** Records an `Ack` frame as sent (to a replica or a peer): a promise that `stateVector` of `docName` is on disk. */
   recordAck(docName: string, stateVector: Uint8Array): void {
     this.#ackCount++;
+    this.#merge(docName, stateVector);
+  }
+
+  /** Records a peer's `ClusterAck` naming this relay: the same promise, made on its behalf. */
+  recordClusterAck(docName: string, stateVector: Uint8Array): void {
+    this.#merge(docName, stateVector);
+  }
+
+  #merge(docName: string, stateVector: Uint8Array): void {
     let known = this.#acked.get(docName);
     if (known === undefined) {
       known = new Map();

@@ -111,4 +111,43 @@ describe('SimNetwork', () => {
     await time.advance(100);
     expect(healed.got).toEqual([9]);
   });
+
+  it('cuts a relay↔relay pair whichever of the two dialed, and names both ends of each link', async () => {
+    time = new VirtualTime().install();
+    const net = echoNetwork({});
+    net.addEndpoint('R1', 'memory://r1', () => (conn) => ({
+      receive: (f) => conn.send(f),
+      closed: () => {},
+    }));
+    const dial = (from: string, url: string) => {
+      const transport = net.factoryFor(from)(url);
+      const state = { closed: false };
+      transport.onClose = () => {
+        state.closed = true;
+      };
+      transport.connect();
+      return state;
+    };
+    const r0toR1 = dial('R0', 'memory://r1');
+    const r1toR0 = dial('R1', 'memory://r0');
+    await time.advance(5);
+    expect(
+      net
+        .openLinks()
+        .map((l) => `${l.from}->${l.to}`)
+        .sort(),
+    ).toEqual(['R0->R1', 'R1->R0']);
+    // Blocked as (R1, R0): both links end, and new dials either way are refused.
+    net.block('R1', 'R0', 'visible');
+    await time.advance(5);
+    expect([r0toR1.closed, r1toR0.closed]).toEqual([true, true]);
+    expect(net.isBlocked('R0', 'R1')).toBe(true);
+    const again = dial('R0', 'memory://r1');
+    await time.advance(5);
+    expect(again.closed).toBe(true);
+    net.unblock('R0', 'R1');
+    const healed = dial('R1', 'memory://r0');
+    await time.advance(5);
+    expect(healed.closed).toBe(false);
+  });
 });

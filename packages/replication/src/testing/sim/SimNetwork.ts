@@ -25,10 +25,12 @@ export type CutMode = 'visible' | 'silent';
 /** What a relay URL answers with: its acceptor, or no process behind it. */
 export type Endpoint = Acceptor | 'refuse' | 'blackhole';
 
-/** One transport from a replica to a relay, as the network sees it. */
+/** One transport, as the network sees it: a replica or relay dialed a relay. */
 export interface SimLink {
-  readonly replica: string;
-  readonly relay: string;
+  /** The dialing node: a replica, or a relay dialing a peer. */
+  readonly from: string;
+  /** The relay dialed. */
+  readonly to: string;
   readonly transport: MemoryTransport;
   /** Latest delivery time used so far per direction, so FIFO frames never overtake. */
   lastDue: Record<FrameDirection, number>;
@@ -49,22 +51,30 @@ export interface SimNetworkOptions {
   faults: LinkFaults;
   /** Sees every frame when it is sent (before any fault), with its link. */
   observe?: (link: SimLink, frame: Uint8Array, direction: FrameDirection) => void;
+  /**
+   * Periodic background traffic that never stops by itself, so it does not
+   * count toward `inFlight` (default: heartbeats only).
+   */
+  isBackground?: (frame: Uint8Array) => boolean;
 }
+
+const heartbeatsOnly = (frame: Uint8Array) => frame[0] === FrameType.Heartbeat;
 
 const ignoreAll = (): ConnectionHandler => ({ receive: () => {}, closed: () => {} });
 
 /**
- * The simulated network between replicas and relays: hands each replica a
- * `TransportFactory`, delays, reorders, duplicates and drops frames under a
- * seeded random, and cuts any set of replica↔relay pairs (a partition)
- * visibly or silently. Counts frames still in flight so a run can tell when
+ * The simulated network between replicas and relays: hands each node (a
+ * replica, or a relay dialing its peers) a `TransportFactory`, delays,
+ * reorders, duplicates and drops frames under a seeded random — on
+ * replica↔relay and relay↔relay links alike — and cuts any set of node pairs
+ * (a partition) visibly or silently. Counts frames still in flight so a run can tell when
  * sync traffic has stopped.
  */
 export class SimNetwork {
   readonly stats: NetworkStats = { frames: 0, dropped: 0, duplicated: 0, reordered: 0, links: 0 };
   #o: SimNetworkOptions;
   #endpoints = new Map<string, { relay: string; resolve: () => Endpoint }>();
-  /** Blocked replica↔relay pairs (`replica|relay`) and how new connections fail. */
+  /** Blocked node pairs (`pairKey`, either direction) and how new connections fail. */
   #blocked = new Map<string, CutMode>();
   #links: SimLink[] = [];
   #inFlight = 0;
@@ -84,12 +94,12 @@ export class SimNetwork {
     this.#endpoints.set(url, { relay, resolve });
   }
 
-  /** The transport factory of replica `replica`. */
-  factoryFor(replica: string): TransportFactory {
-    return (url) => this.#connect(replica, url);
+  /** The transport factory of node `node` (a replica, or a relay dialing peers). */
+  factoryFor(node: string): TransportFactory {
+    return (url) => this.#connect(node, url);
   }
 
-  /** Sync frames (anything but heartbeats) scheduled and not yet delivered or dropped. */
+  /** Sync frames (anything but background traffic) scheduled and not yet delivered or dropped. */
   get inFlight(): number {
     return this.#inFlight;
   }
@@ -100,20 +110,23 @@ export class SimNetwork {
     return this.#links.filter((l) => l.transport.state === 'open' && !l.transport.silent);
   }
 
-  /** Cuts replica↔relay: open links end (`mode`), new ones fail until `unblock`. */
-  block(replica: string, relay: string, mode: CutMode): void {
-    this.#blocked.set(`${replica}|${relay}`, mode);
+  /**
+   * Cuts the pair `a`↔`b` (replica↔relay or relay↔relay, whoever dialed):
+   * open links between them end (`mode`), new ones fail until `unblock`.
+   */
+  block(a: string, b: string, mode: CutMode): void {
+    this.#blocked.set(pairKey(a, b), mode);
     for (const link of this.#links) {
-      if (link.replica === replica && link.relay === relay) this.#cut(link, mode);
+      if (pairKey(link.from, link.to) === pairKey(a, b)) this.#cut(link, mode);
     }
   }
 
-  unblock(replica: string, relay: string): void {
-    this.#blocked.delete(`${replica}|${relay}`);
+  unblock(a: string, b: string): void {
+    this.#blocked.delete(pairKey(a, b));
   }
 
-  isBlocked(replica: string, relay: string): boolean {
-    return this.#blocked.has(`${replica}|${relay}`);
+  isBlocked(a: string, b: string): boolean {
+    return this.#blocked.has(pairKey(a, b));
   }
 
   unblockAll(): void {
@@ -123,7 +136,7 @@ export class SimNetwork {
   /** Ends every link touching `node` (a replica or relay name), e.g. when it crashes. */
   cutNode(node: string, mode: CutMode): void {
     for (const link of this.#links) {
-      if (link.replica === node || link.relay === node) this.#cut(link, mode);
+      if (link.from === node || link.to === node) this.#cut(link, mode);
     }
   }
 
@@ -133,11 +146,11 @@ export class SimNetwork {
     else link.transport.sever('network cut');
   }
 
-  #connect(replica: string, url: string): MemoryTransport {
+  #connect(from: string, url: string): MemoryTransport {
     const endpoint = this.#endpoints.get(url);
     let target: Endpoint = 'refuse';
     if (endpoint) {
-      const blocked = this.#blocked.get(`${replica}|${endpoint.relay}`);
+      const blocked = this.#blocked.get(pairKey(from, endpoint.relay));
       if (blocked === 'visible') target = 'refuse';
       else if (blocked === 'silent') target = 'blackhole';
       else target = endpoint.resolve();
@@ -155,8 +168,8 @@ export class SimNetwork {
       },
     });
     link = {
-      replica,
-      relay: endpoint?.relay ?? `unknown:${url}`,
+      from,
+      to: endpoint?.relay ?? `unknown:${url}`,
       transport,
       lastDue: { up: 0, down: 0 },
     };
@@ -186,8 +199,8 @@ export class SimNetwork {
       due = Math.max(due, link.lastDue[direction]);
       link.lastDue[direction] = due;
     }
-    // Heartbeats never stop; only sync traffic counts toward "in flight".
-    const counted = frame[0] !== FrameType.Heartbeat;
+    // Heartbeats (and other periodic chatter) never stop; only sync traffic counts toward "in flight".
+    const counted = !(this.#o.isBackground ?? heartbeatsOnly)(frame);
     const at = (time: number) => {
       if (counted) this.#inFlight++;
       setTimeout(() => {
@@ -201,4 +214,9 @@ export class SimNetwork {
       at(due + prng.real53(random) * (max - min + 1));
     }
   }
+}
+
+/** The same key for `a`↔`b` and `b`↔`a`: a cut is symmetric, whoever dials. */
+function pairKey(a: string, b: string): string {
+  return a < b ? `${a}|${b}` : `${b}|${a}`;
 }

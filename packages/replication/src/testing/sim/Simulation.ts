@@ -1,10 +1,16 @@
 import * as prng from 'lib0/prng';
 import * as Y from 'yjs';
 import type { BackoffOptions } from '../../backoff.ts';
-import type { StorageAdapter } from '../../ports.ts';
-import { CloseCode, decodeFrame, FrameType } from '../../protocol.ts';
+import type {
+  ConnectionHandler,
+  RelayConnection,
+  StorageAdapter,
+  TransportFactory,
+} from '../../ports.ts';
+import { CloseCode, decodeFrame, FINGERPRINT_BYTES, FrameType } from '../../protocol.ts';
 import { Replica } from '../../Replica.ts';
 import { RelayCore } from '../../relay/RelayCore.ts';
+import type { FrameDirection } from '../../transport/MemoryTransport.ts';
 import { CrashableStorage, CrashedError } from './CrashableStorage.ts';
 import {
   type DocState,
@@ -18,7 +24,7 @@ import {
 } from './docState.ts';
 import { RelayNode } from './RelayNode.ts';
 import { ReplicaNode } from './ReplicaNode.ts';
-import { type CutMode, type LinkFaults, SimNetwork } from './SimNetwork.ts';
+import { type CutMode, type LinkFaults, type SimLink, SimNetwork } from './SimNetwork.ts';
 import type { CrashInfo, SimView, SimWorkload } from './workload.ts';
 
 /** Virtual time, e.g. vitest fake timers: `{ now: Date.now, advance: (ms) => vi.advanceTimersByTimeAsync(ms) }`. */
@@ -44,7 +50,16 @@ export interface SimStepWeights {
   restartRelay: number;
   /** A crashed relay loses its data directory. */
   wipeRelay: number;
+  /** Cut one relay↔relay pair of the topology (visibly or silently) until the next heal. */
+  cutPeerLink: number;
 }
+
+/**
+ * How relays peer (gossip, `RelayCore.addPeer`): `none` — independent relays
+ * (the settle phase has replicas carry state between them); `mesh` — every
+ * pair; `line` — R0–R1–R2–…, so gossip must pass through the relays between.
+ */
+export type SimTopology = 'none' | 'mesh' | 'line';
 
 /** Timings of the simulated world (virtual ms). */
 export interface SimTiming {
@@ -62,6 +77,15 @@ export interface SimTiming {
   quietMs: number;
   /** Give up settling after this long: a liveness failure. */
   settleLimitMs: number;
+  /**
+   * Relays with peers: each run picks one of these periodic anti-entropy
+   * intervals (0 disables periodic rounds, so push and the rounds on
+   * reconnect must carry everything alone).
+   */
+  antiEntropyIntervalsMs: readonly number[];
+  /** Relays with peers: heartbeat probes and timeout of their sockets (peer links included). */
+  relayHeartbeatIntervalMs: number;
+  relayHeartbeatTimeoutMs: number;
 }
 
 export interface SimulationOptions {
@@ -70,8 +94,16 @@ export interface SimulationOptions {
   workload: SimWorkload;
   /** Browser-like replicas (default 3). */
   replicas?: number;
-  /** Relays (default 1). Without relay↔relay gossip, the settle phase carries state between them through replicas. */
+  /** Relays (default 1). */
   relays?: number;
+  /** How relays peer (default `mesh` with several relays, `none` with one). */
+  topology?: SimTopology;
+  /**
+   * Chance that one seeded relay of a peered topology joins late: it starts
+   * with an empty data directory at a seeded step and must catch up on
+   * everything from its peers (default 0.3; only with `mesh`/`line`).
+   */
+  lateJoin?: number;
   /** Number of random steps, uniform in [min, max] (default [40, 80]). */
   steps?: readonly [number, number];
   link?: Partial<LinkFaults>;
@@ -82,6 +114,12 @@ export interface SimulationOptions {
    * loses writes, to show that the checks catch it). Default: unwrapped.
    */
   wrapStorage?: (storage: StorageAdapter, node: ReplicaNode | RelayNode) => StorageAdapter;
+  /**
+   * Rewrites every frame a relay sends on its peer links, inbound and
+   * outbound (fault injection, e.g. a relay that never pushes, to show that
+   * the checks catch it). Default: untouched.
+   */
+  peerFrames?: (relay: RelayNode, frame: Uint8Array) => Uint8Array;
 }
 
 /** Outcome of one seeded run. */
@@ -113,6 +151,7 @@ export const DEFAULT_STEP_WEIGHTS: SimStepWeights = {
   crashRelay: 2,
   restartRelay: 8,
   wipeRelay: 0.5,
+  cutPeerLink: 4,
 };
 
 export const DEFAULT_TIMING: SimTiming = {
@@ -127,6 +166,9 @@ export const DEFAULT_TIMING: SimTiming = {
   relayStorageLatencyMs: [0, 4],
   quietMs: 1500,
   settleLimitMs: 120_000,
+  antiEntropyIntervalsMs: [0, 4000],
+  relayHeartbeatIntervalMs: 1000,
+  relayHeartbeatTimeoutMs: 3000,
 };
 
 /** Relay log events that must never happen on a relay that has not crashed. */
@@ -155,14 +197,24 @@ class SimAbort extends Error {
 
 type Action = keyof SimStepWeights;
 
+/** One peering of the topology: who dials whom (`both`: each dials, the duplicate-link rule keeps one). */
+interface PeerEdge {
+  a: RelayNode;
+  b: RelayNode;
+  dials: 'both' | 'a' | 'b';
+}
+
 /**
  * A deterministic, seeded simulation of the replication system: N replicas
- * and M relays on a `SimNetwork` that delays, reorders, duplicates and drops
- * frames, under a random schedule of user actions (the workload's), network
- * partitions, crashes, lost devices, wiped relays and restarts — then
- * everything heals and restarts, the run waits until quiescent, and checks:
- * identical state on every node, no pending structs, nothing acknowledged
- * lost, nothing stored before a crash lost, plus the workload's own checks.
+ * and M relays — gossiping with their peers in a mesh or a line, or
+ * independent — on a `SimNetwork` that delays, reorders, duplicates and
+ * drops frames on every link, under a random schedule of user actions (the
+ * workload's), network partitions, cut peer links, crashes, lost devices,
+ * wiped relays, a relay joining late and restarts — then everything heals
+ * and restarts, the run waits until quiescent, and checks: identical state
+ * on every node (every relay too), no pending structs, nothing acknowledged
+ * (`Ack`, `ClusterAck`) lost, nothing stored before a crash lost, plus the
+ * workload's own checks.
  *
  * Needs virtual time (`SimClock`) driving the global timers. Same seed, same run.
  */
@@ -178,11 +230,22 @@ export class Simulation implements SimView {
   #weights: SimStepWeights;
   #steps: readonly [number, number];
   #wrap: NonNullable<SimulationOptions['wrapStorage']>;
+  #peerFrames: SimulationOptions['peerFrames'];
   /** Separate streams, so changing how often one is drawn leaves the others alone. */
   #schedule: prng.PRNG;
   #acts: prng.PRNG;
   #jitter: prng.PRNG;
   #ids: prng.PRNG;
+  /** Topology draws: who dials whom, the late joiner, each replica's first relay. */
+  #layout: prng.PRNG;
+  #topology: SimTopology;
+  #edges: PeerEdge[] = [];
+  #relayByName = new Map<string, RelayNode>();
+  /** The relay that joins late with an empty data directory, if any, and before which step. */
+  #late: { relay: RelayNode; step: number } | null = null;
+  #antiEntropyIntervalMs = 0;
+  /** While diagnosing a run that never quiets: sync frames sent, by `from→to type`. */
+  #traffic: Map<string, number> | null = null;
   #usedClientIds = new Set<number>();
   #problems: string[] = [];
   #counts = new Map<string, number>();
@@ -212,6 +275,14 @@ export class Simulation implements SimView {
     const relays = options.relays ?? 1;
     if (!Number.isInteger(replicas) || replicas < 1) throw new RangeError('need >= 1 replica');
     if (!Number.isInteger(relays) || relays < 1) throw new RangeError('need >= 1 relay');
+    const topology = options.topology ?? (relays > 1 ? 'mesh' : 'none');
+    if (topology !== 'none' && topology !== 'mesh' && topology !== 'line') {
+      throw new RangeError(`topology must be none, mesh or line, got ${String(topology)}`);
+    }
+    const lateJoin = options.lateJoin ?? 0.3;
+    if (!(lateJoin >= 0 && lateJoin <= 1)) {
+      throw new RangeError(`lateJoin must be a probability, got ${lateJoin}`);
+    }
     this.seed = seed;
     this.#clock = options.clock;
     this.#workload = options.workload;
@@ -219,32 +290,58 @@ export class Simulation implements SimView {
     this.#weights = { ...DEFAULT_STEP_WEIGHTS, ...options.weights };
     this.#steps = options.steps ?? [40, 80];
     this.#wrap = options.wrapStorage ?? ((storage) => storage);
+    this.#peerFrames = options.peerFrames;
     this.#schedule = prng.create(stream(seed, 1));
     this.#acts = prng.create(stream(seed, 2));
     this.#jitter = prng.create(stream(seed, 3));
     this.#ids = prng.create(stream(seed, 4));
+    this.#layout = prng.create(stream(seed, 6));
+    this.#topology = topology;
     this.network = new SimNetwork({
       random: prng.create(stream(seed, 5)),
       now: () => this.#clock.now(),
       faults: { ...DEFAULT_LINK_FAULTS, ...options.link },
-      observe: (link, frame, direction) => {
-        if (direction !== 'down' || frame[0] !== FrameType.Ack) return;
-        const decoded = decodeFrame(frame);
-        const relay = this.relays.find((r) => r.name === link.relay);
-        if (decoded.type !== FrameType.Ack || relay === undefined) return;
-        relay.recordAck(decoded.docName, decoded.stateVector);
-        this.#checkAck(relay, decoded.docName, decoded.stateVector);
-      },
+      observe: (link, frame, direction) => this.#observe(link, frame, direction),
+      // Periodic anti-entropy rounds never stop: settling instead waits for equal digests.
+      isBackground: (frame) =>
+        frame[0] === FrameType.Heartbeat ||
+        frame[0] === FrameType.Digest ||
+        frame[0] === FrameType.DigestDocs,
     });
     this.replicas = Array.from({ length: replicas }, (_, i) => new ReplicaNode(i));
     this.relays = Array.from({ length: relays }, (_, i) => new RelayNode(i));
+    for (const relay of this.relays) this.#relayByName.set(relay.name, relay);
+    this.#layOut(lateJoin);
     for (const relay of this.relays) {
       this.network.addEndpoint(relay.name, relay.url, () => {
         const core = relay.core;
         if (core === null) return relay.downMode;
-        return (conn) => core.acceptMultiplexed(conn);
+        const rewrite = this.#peerFrames;
+        if (rewrite === undefined) return (conn) => core.acceptMultiplexed(conn);
+        return (conn) => acceptRewritingPeers(conn, core, (frame) => rewrite(relay, frame));
       });
     }
+  }
+
+  /** Draws the peerings, the late joiner and the anti-entropy interval (from their own stream). */
+  #layOut(lateJoin: number): void {
+    if (this.#topology === 'none' || this.relays.length < 2) return;
+    const r = this.#layout;
+    const n = this.relays.length;
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) {
+        if (this.#topology === 'line' && j !== i + 1) continue;
+        // Half the pairs are configured on both sides (the duplicate-link rule
+        // must keep one), the others on one side only (that side alone redials).
+        const pick = prng.int32(r, 0, 3);
+        const dials = pick < 2 ? 'both' : pick === 2 ? 'a' : 'b';
+        this.#edges.push({ a: this.relays[i]!, b: this.relays[j]!, dials });
+      }
+    }
+    if (prng.real53(r) < lateJoin) this.#late = { relay: prng.oneOf(r, this.relays), step: 0 };
+    const intervals = this.#timing.antiEntropyIntervalsMs;
+    if (intervals.length === 0) throw new RangeError('antiEntropyIntervalsMs needs a choice');
+    this.#antiEntropyIntervalMs = prng.oneOf(r, [...intervals]);
   }
 
   // ---- SimView ----
@@ -276,12 +373,15 @@ export class Simulation implements SimView {
   async #run(): Promise<SimReport> {
     this.#startTime = this.#clock.now();
     try {
-      for (const relay of this.relays) this.#startRelay(relay);
+      const late = this.#late;
+      for (const relay of this.relays) if (relay !== late?.relay) this.#startRelay(relay);
       for (const node of this.replicas) await this.#startReplica(node);
       const steps = prng.int32(this.#schedule, this.#steps[0], this.#steps[1]);
       this.#count('steps', steps);
+      if (late !== null) late.step = prng.int32(this.#layout, 0, Math.max(0, steps - 1));
       for (let i = 0; i < steps; i++) {
         await this.#clock.advance(this.#between(this.#schedule, this.#timing.stepGapMs));
+        if (late !== null && i === late.step) this.#startRelay(late.relay);
         await this.#step();
       }
       await this.#settle();
@@ -306,7 +406,8 @@ export class Simulation implements SimView {
     const up = this.replicas.filter((n) => n.up);
     const down = this.replicas.filter((n) => !n.up);
     const relaysUp = this.relays.filter((r) => r.up);
-    const relaysDown = this.relays.filter((r) => !r.up);
+    // A relay that has not joined yet is not down: it has never run.
+    const relaysDown = this.relays.filter((r) => !r.up && r.incarnation > 0);
     const w = this.#weights;
     const options: [Action, number][] = [
       ['act', up.length > 0 ? w.act : 0],
@@ -318,6 +419,8 @@ export class Simulation implements SimView {
       ['crashRelay', relaysUp.length > 0 ? w.crashRelay : 0],
       ['restartRelay', relaysDown.length > 0 ? w.restartRelay : 0],
       ['wipeRelay', relaysDown.length > 0 ? w.wipeRelay : 0],
+      // Last, so runs without peer links draw exactly as before it existed.
+      ['cutPeerLink', this.#edges.length > 0 ? w.cutPeerLink : 0],
     ];
     const action = weighted(this.#schedule, options);
     if (action === null) return;
@@ -354,10 +457,17 @@ export class Simulation implements SimView {
         this.note(`${relay.label} data directory wiped`);
         return;
       }
+      case 'cutPeerLink': {
+        const { a, b } = prng.oneOf(this.#schedule, this.#edges);
+        const mode: CutMode = prng.bool(this.#schedule) ? 'silent' : 'visible';
+        this.network.block(a.name, b.name, mode);
+        this.note(`cut ${a.name}↔${b.name} ${mode}`);
+        return;
+      }
     }
   }
 
-  /** Splits all nodes into 2–3 random groups and cuts every replica↔relay link across groups. */
+  /** Splits all nodes into 2–3 random groups and cuts every replica↔relay and relay↔relay link across groups. */
   #partition(): void {
     const r = this.#schedule;
     const groups = prng.int32(r, 2, 3);
@@ -374,6 +484,11 @@ export class Simulation implements SimView {
         }
       }
     }
+    for (const [i, a] of this.relays.entries()) {
+      for (const b of this.relays.slice(i + 1)) {
+        if (of.get(a.name) !== of.get(b.name)) this.network.block(a.name, b.name, mode);
+      }
+    }
     const parts = Array.from({ length: groups }, (_, g) =>
       [...of].filter(([, group]) => group === g).map(([name]) => name),
     ).filter((p) => p.length > 0);
@@ -388,8 +503,10 @@ export class Simulation implements SimView {
       latency: () => this.#between(this.#jitter, t.replicaStorageLatencyMs),
       now: () => this.#clock.now(),
     });
-    // Each replica prefers a different relay, so with several relays all of them get traffic.
-    const urls = this.relays.map((_, i) => this.relays[(i + node.index) % this.relays.length]!.url);
+    // Every relay, starting at a seeded one per incarnation: all relays get
+    // traffic, and a first choice that is down (or not yet joined) means failover.
+    const first = prng.int32(this.#layout, 0, this.relays.length - 1);
+    const urls = this.relays.map((_, i) => this.relays[(i + first) % this.relays.length]!.url);
     const incarnation = node.incarnation + 1;
     let label = '';
     const replica = new Replica({
@@ -472,12 +589,22 @@ export class Simulation implements SimView {
     });
     const incarnation = relay.incarnation + 1;
     const generation = relay.generation;
+    const peered = this.#edges.length > 0;
     const core = new RelayCore({
       storage: this.#wrap(storage, relay),
       relayId: relay.relayId,
       commitWindowMs: t.commitWindowMs,
       idleUnloadMs: t.idleUnloadMs,
       compactAfterUpdates: t.compactAfterUpdates,
+      // Only with peers, so runs without them stay exactly as they were.
+      ...(peered
+        ? {
+            antiEntropyIntervalMs: this.#antiEntropyIntervalMs,
+            random: () => prng.real53(this.#jitter),
+            heartbeatIntervalMs: t.relayHeartbeatIntervalMs,
+            heartbeatTimeoutMs: t.relayHeartbeatTimeoutMs,
+          }
+        : {}),
       log: (event, fields) => {
         if (relay.incarnation !== incarnation || relay.generation !== generation || !relay.up) {
           return;
@@ -489,7 +616,13 @@ export class Simulation implements SimView {
       },
     });
     relay.start(storage, core);
-    this.note(`${relay.label} start`);
+    const joining = this.#late?.relay === relay && incarnation === 1;
+    this.note(`${relay.label} ${joining ? 'joins late with an empty data directory' : 'start'}`);
+    if (joining) this.#count('lateJoins');
+    for (const { a, b, dials } of this.#edges) {
+      if (a === relay && dials !== 'b') core.addPeer(b.url, this.#peerFactory(relay));
+      if (b === relay && dials !== 'a') core.addPeer(a.url, this.#peerFactory(relay));
+    }
   }
 
   async #crashRelay(relay: RelayNode): Promise<void> {
@@ -512,8 +645,61 @@ export class Simulation implements SimView {
     this.#crashStates.push({ node: relay.name, disk: relay.disk, label, docs });
   }
 
+  /** What `relay` dials its peers with (through `peerFrames`, when given). */
+  #peerFactory(relay: RelayNode): TransportFactory {
+    const factory = this.network.factoryFor(relay.name);
+    const rewrite = this.#peerFrames;
+    if (rewrite === undefined) return factory;
+    return (url) => {
+      const transport = factory(url);
+      const send = transport.send.bind(transport);
+      transport.send = (frame) => send(rewrite(relay, frame));
+      return transport;
+    };
+  }
+
+  /**
+   * Sees every frame as it is sent: `Ack`s (to replicas, and to peers on
+   * relay↔relay links, either way) are durability promises of the relay that
+   * sends them; a `ClusterAck` is a relay's promise that a peer holds a state.
+   */
+  #observe(link: SimLink, frame: Uint8Array, direction: FrameDirection): void {
+    const type = frame[0];
+    if (this.#traffic !== null && type !== FrameType.Heartbeat) {
+      const [from, to] = direction === 'up' ? [link.from, link.to] : [link.to, link.from];
+      const key = `${from}→${to} ${frameTypeName(type)}`;
+      this.#traffic.set(key, (this.#traffic.get(key) ?? 0) + 1);
+    }
+    if (type !== FrameType.Ack && type !== FrameType.ClusterAck) return;
+    const sender = this.#relayByName.get(direction === 'down' ? link.to : link.from);
+    if (sender === undefined) return;
+    const decoded = decodeFrame(frame);
+    if (decoded.type === FrameType.Ack) {
+      sender.recordAck(decoded.docName, decoded.stateVector);
+      this.#checkAck(sender, decoded.docName, decoded.stateVector, 'acked');
+    } else if (decoded.type === FrameType.ClusterAck) {
+      this.#count('clusterAcks');
+      const holder = this.relays.find((r) => r.relayId === decoded.relayId);
+      if (holder === undefined) {
+        this.#problems.push(
+          `${sender.label} sent a ClusterAck for unknown relay ${decoded.relayId}`,
+        );
+        return;
+      }
+      // A wipe voids what the old data directory held: nothing to hold it to.
+      if (holder.generation > 1) return;
+      holder.recordClusterAck(decoded.docName, decoded.stateVector);
+      this.#checkAck(
+        holder,
+        decoded.docName,
+        decoded.stateVector,
+        `was said (by ${sender.label}, ClusterAck) to hold`,
+      );
+    }
+  }
+
   /** An ack is sent only once what it covers is on the relay's disk (durable acks). */
-  #checkAck(relay: RelayNode, docName: string, stateVector: Uint8Array): void {
+  #checkAck(relay: RelayNode, docName: string, stateVector: Uint8Array, claim: string): void {
     const acked = Y.decodeStateVector(stateVector);
     if (relay.seenOnDisk(docName, acked)) return;
     const { label, generation } = relay;
@@ -526,7 +712,7 @@ export class Simulation implements SimView {
         const missing = missingFrom(stored, acked);
         if (missing.length > 0) {
           this.#problems.push(
-            `${label} acked ${docName} before its disk held ${missing.join(' ')}`,
+            `${label} ${claim} ${docName} before its disk held ${missing.join(' ')}`,
           );
         }
       },
@@ -554,7 +740,8 @@ export class Simulation implements SimView {
     // Nobody edits from here on: what the app still holds back goes out now.
     for (const node of this.replicas) this.#workload.flush(node);
     await this.#runUntilQuiet('settle');
-    if (this.relays.length > 1) {
+    // Peered relays carry state between each other; independent ones need replicas to.
+    if (this.relays.length > 1 && this.#edges.length === 0) {
       await this.#tour();
       await this.#runUntilQuiet('settle after tour');
     }
@@ -589,7 +776,7 @@ export class Simulation implements SimView {
       const ok =
         replica.status.state === 'synced' &&
         this.network.inFlight === 0 &&
-        this.network.openLinks().some((l) => l.replica === node.name && l.relay === relay.name);
+        this.network.openLinks().some((l) => l.from === node.name && l.to === relay.name);
       since = ok ? (since ?? this.#clock.now()) : null;
       if (since !== null && this.#clock.now() - since >= 300) return;
       if (this.#clock.now() - start > this.#timing.settleLimitMs) {
@@ -601,19 +788,97 @@ export class Simulation implements SimView {
   async #runUntilQuiet(label: string): Promise<void> {
     const start = this.#clock.now();
     let since: number | null = null;
+    let report = start + 10_000;
+    this.#traffic = new Map();
     for (;;) {
       await this.#clock.advance(100);
+      // A slow settle leaves a trail in the trace: what was still busy, every 10 s.
+      if (this.#clock.now() >= report) {
+        report += 10_000;
+        this.note(`${label}: still busy: ${this.#busy()}; sync frames sent: ${this.#topTraffic()}`);
+        this.#traffic = new Map();
+      }
       const quiet =
         this.network.inFlight === 0 &&
-        this.replicas.every((n) => n.replica?.status.state === 'synced');
+        this.replicas.every((n) => n.replica?.status.state === 'synced') &&
+        this.#peerLinksDown().length === 0 &&
+        this.#digestsDiffer() === null;
       since = quiet ? (since ?? this.#clock.now()) : null;
-      if (since !== null && this.#clock.now() - since >= this.#timing.quietMs) return;
+      if (since !== null && this.#clock.now() - since >= this.#timing.quietMs) {
+        this.#traffic = null;
+        return;
+      }
       if (this.#clock.now() - start > this.#timing.settleLimitMs) {
+        const busy = this.#busy();
         throw new SimAbort(
-          `${label}: not quiescent after ${this.#timing.settleLimitMs} ms: ${this.#busy()}`,
+          `${label}: not quiescent after ${this.#timing.settleLimitMs} ms: ${busy}; ` +
+            `sync frames sent in the next 3 s: ${await this.#sample(3000)}`,
         );
       }
     }
+  }
+
+  /**
+   * Peerings of the topology (both relays up) without a live link: none open
+   * on the network (a half-open one does not count), or one side does not
+   * list the other as a connected peer.
+   */
+  #peerLinksDown(): string[] {
+    if (this.#edges.length === 0) return [];
+    const open = this.network.openLinks();
+    const connected = (from: RelayNode, to: RelayNode) =>
+      from.core
+        ?.clusterInfo()
+        .peers.some((p) => p.relayId === to.relayId && p.state === 'connected') ?? false;
+    const down: string[] = [];
+    for (const { a, b } of this.#edges) {
+      if (!a.up || !b.up) continue;
+      const linked = open.some(
+        (l) => (l.from === a.name && l.to === b.name) || (l.from === b.name && l.to === a.name),
+      );
+      if (!linked || !connected(a, b) || !connected(b, a)) down.push(`${a.name}↔${b.name}`);
+    }
+    return down;
+  }
+
+  /** What keeps the network busy: sync frames sent during the next `ms`, most frequent first. */
+  async #sample(ms: number): Promise<string> {
+    this.#traffic = new Map();
+    await this.#clock.advance(ms);
+    const top = this.#topTraffic();
+    this.#traffic = null;
+    return top;
+  }
+
+  #topTraffic(): string {
+    const top = [...(this.#traffic ?? [])].sort((a, b) => b[1] - a[1]).slice(0, 8);
+    return top.length === 0 ? 'none' : top.map(([key, n]) => `${key} ×${n}`).join(', ');
+  }
+
+  /**
+   * With peers: `null` when every relay's anti-entropy digest (over the
+   * fingerprints of every doc it durably holds) is the same, else which
+   * relays differ from the first and in how many buckets.
+   */
+  #digestsDiffer(): string | null {
+    if (this.#edges.length === 0) return null;
+    const digests = this.relays.map((r) => ({ name: r.name, digest: r.core?.digest() }));
+    const first = digests[0]!;
+    const differ: string[] = [];
+    for (const { name, digest } of digests.slice(1)) {
+      if (first.digest === undefined || digest === undefined) return 'a relay is down';
+      let buckets = 0;
+      for (let i = 0; i < digest.length; i += FINGERPRINT_BYTES) {
+        for (let j = i; j < i + FINGERPRINT_BYTES; j++) {
+          if (digest[j] !== first.digest[j]) {
+            buckets++;
+            break;
+          }
+        }
+      }
+      if (buckets > 0) differ.push(`${name}≠${first.name} in ${buckets} buckets`);
+    }
+    return differ.length > 0 ? differ.join(', ') : null;
   }
 
   #busy(): string {
@@ -621,7 +886,11 @@ export class Simulation implements SimView {
       const s = n.replica?.status;
       return `${n.label}=${s ? `${s.state}${s.pendingLocal ? '+pending' : ''}` : 'down'}`;
     });
-    return `${states.join(' ')}, ${this.network.inFlight} sync frames in flight`;
+    const down = this.#peerLinksDown();
+    const peers = down.length > 0 ? `, peer links down: ${down.join(' ')}` : '';
+    const digests = this.#digestsDiffer();
+    const differ = digests !== null ? `, digests differ: ${digests}` : '';
+    return `${states.join(' ')}, ${this.network.inFlight} sync frames in flight${peers}${differ}`;
   }
 
   /** Awaits `promise` while virtual time runs (it may need timers to settle). */
@@ -702,7 +971,35 @@ export class Simulation implements SimView {
       }
       for (const state of states) state.doc.destroy();
     }
+    if (this.#edges.length > 0) await this.#checkRelayOnlyDocs(new Set(docNames));
     this.#problems.push(...(await this.#workload.check(this, final)));
+  }
+
+  /**
+   * Peered relays exchange every doc they hold, also docs no replica has open
+   * (anti-entropy covers docs a relay never loaded): whatever a relay stores
+   * beyond the workload's docs must be identical on every relay too.
+   */
+  async #checkRelayOnlyDocs(checked: Set<string>): Promise<void> {
+    const names = new Set<string>();
+    for (const relay of this.relays) {
+      for (const name of await relay.disk.list('')) if (!checked.has(name)) names.add(name);
+    }
+    this.#count('relayOnlyDocs', names.size);
+    const reference = this.relays[0]!;
+    for (const docName of names) {
+      const states = await Promise.all(this.relays.map((r) => readStoredDoc(r.disk, docName)));
+      const first = states[0]!;
+      states.forEach((state, i) => {
+        if (!sameState(state, first)) {
+          this.#problems.push(
+            `${this.relays[i]!.label} differs from ${reference.label} in ${docName} (no replica holds it): ` +
+              `${formatVector(state.stateVector)} vs ${formatVector(first.stateVector)}`,
+          );
+        }
+      });
+      for (const state of states) state.doc.destroy();
+    }
   }
 
   /**
@@ -749,11 +1046,19 @@ export class Simulation implements SimView {
     const n = this.network.stats;
     return [
       `seed=${this.seed}`,
-      `replicas=${this.replicas.length} relays=${this.relays.length}`,
+      `replicas=${this.replicas.length} relays=${this.relays.length} topology=${this.#topology}` +
+        (this.#edges.length > 0
+          ? ` ae=${this.#antiEntropyIntervalMs}ms late=${this.#late?.relay.name ?? '-'}`
+          : ''),
       `steps=${c('steps')} virtual=${(c('virtualMs') / 1000).toFixed(1)}s`,
       `acts=${c('act')}`,
       `partitions=${c('partition')} heals=${c('heal')}`,
       `crashes: replica=${c('crashReplica')} device-lost=${c('loseDevice')} relay=${c('crashRelay')} wiped=${c('wipeRelay')}`,
+      ...(this.#edges.length > 0
+        ? [
+            `peer cuts=${c('cutPeerLink')} late joins=${c('lateJoins')} cluster acks=${c('clusterAcks')} relay-only docs=${c('relayOnlyDocs')}`,
+          ]
+        : []),
       `frames=${n.frames} dropped=${n.dropped} duplicated=${n.duplicated} reordered=${n.reordered} links=${n.links}`,
       `acks=${this.relays.reduce((sum, r) => sum + r.ackCount, 0)}`,
       `docs=${c('docs')} stranded=${c('strandedDocs')}`,
@@ -764,6 +1069,46 @@ export class Simulation implements SimView {
   #between(random: prng.PRNG, [min, max]: readonly [number, number]): number {
     return min + prng.real53(random) * (max - min);
   }
+}
+
+/**
+ * Accepts a connection on `core`, passing what the relay sends through
+ * `rewrite` once the first frame shows a peer relay (`Hello` with role `peer`).
+ */
+function acceptRewritingPeers(
+  conn: RelayConnection,
+  core: RelayCore,
+  rewrite: (frame: Uint8Array) => Uint8Array,
+): ConnectionHandler {
+  let peer: boolean | null = null;
+  const handler = core.acceptMultiplexed({
+    send: (frame) => conn.send(peer === true ? rewrite(frame) : frame),
+    close: (code, reason) => conn.close(code, reason),
+    get bufferedAmount() {
+      return conn.bufferedAmount;
+    },
+  });
+  return {
+    receive: (frame) => {
+      if (peer === null) {
+        let decoded: ReturnType<typeof decodeFrame> | null = null;
+        try {
+          decoded = decodeFrame(frame);
+        } catch {
+          // Malformed: the core closes it; nothing to rewrite.
+        }
+        peer = decoded?.type === FrameType.Hello && decoded.hello.role === 'peer';
+      }
+      handler.receive(frame);
+    },
+    closed: () => handler.closed(),
+  };
+}
+
+/** `Docs`, `Ack`, … for diagnostics (the number when unknown). */
+function frameTypeName(type: number | undefined): string {
+  const name = Object.entries(FrameType).find(([, value]) => value === type)?.[0];
+  return name ?? `type ${String(type)}`;
 }
 
 /** A per-purpose seed derived from the run's seed. */
