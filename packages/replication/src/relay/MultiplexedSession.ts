@@ -5,7 +5,6 @@ import {
   type DocMessage,
   decodeFrame,
   decodeYMessage,
-  encodeAck,
   encodeClusterAck,
   encodeDoc,
   encodeDocError,
@@ -24,6 +23,7 @@ import {
   YMessageType,
 } from '../protocol.ts';
 import { docNameProblem } from './docNames.ts';
+import { InboundAcks } from './InboundAcks.ts';
 import type { Room, RoomMember } from './Room.ts';
 import type { SessionContext } from './sessionContext.ts';
 
@@ -53,37 +53,13 @@ interface Subscription {
   transient: boolean;
 }
 
-/**
- * Per doc: which numbered messages of this socket arrived and which are
- * durable. Acks name the highest number up to which every message is both,
- * so a duplicate or a message that overtook another never acks a gap.
- */
-interface DocSeqs {
-  /** Every message numbered up to this arrived and is durable. */
-  acked: number;
-  /** Arrived, numbered above `acked`. */
-  seen: Set<number>;
-  /** Durable, numbered above `acked`. */
-  durable: Set<number>;
-  maxSeen: number;
-  /** `seq` of the last honoured Leave (-1: never left). */
-  leftAt: number;
-  /** The latest state vector the room reported durable. */
-  stateVector: Uint8Array;
-  /** The last `acked` value sent in an `Ack`. */
-  sentAck: number;
-}
-
 /** Frames queued while rooms load; beyond this the peer is flooding, not syncing. */
 const MAX_QUEUED_FRAMES = 10_000;
-/** Numbered messages of one doc held above a gap; beyond this the peer is not a front end. */
-const MAX_OUT_OF_ORDER = 10_000;
 /** Replies pause while more than this is queued toward the peer… */
 const HIGH_WATER_BYTES = 2 * TARGET_BATCH_BYTES;
 /** …and resume once the queue drained below this. */
 const LOW_WATER_BYTES = TARGET_BATCH_BYTES;
 const DRAIN_POLL_MS = 2;
-const EMPTY_STATE_VECTOR = new Uint8Array([0]);
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -115,10 +91,9 @@ export class MultiplexedSession implements ConnectionHandler {
   #pumping = false;
   readonly #subs = new Map<string, Subscription>();
   /** Never reset, also across Leave: numbers are per connection and doc. */
-  readonly #seqs = new Map<string, DocSeqs>();
-  /** Docs whose `acked` advanced since the last `Ack` was sent. */
-  readonly #ackDue = new Set<string>();
-  #ackFlushQueued = false;
+  readonly #acks = new InboundAcks((frame) => this.#send(frame));
+  /** Per doc: `seq` of the last honoured Leave (absent: never left). */
+  readonly #leftAt = new Map<string, number>();
   /** A relay that said `Hello {role: 'peer'}`: every later frame belongs to its peer session. */
   #peer: ConnectionHandler | null = null;
 
@@ -298,23 +273,6 @@ export class MultiplexedSession implements ConnectionHandler {
     }
   }
 
-  #docSeqs(docName: string): DocSeqs {
-    let st = this.#seqs.get(docName);
-    if (st === undefined) {
-      st = {
-        acked: 0,
-        seen: new Set(),
-        durable: new Set(),
-        maxSeen: 0,
-        leftAt: -1,
-        stateVector: EMPTY_STATE_VECTOR,
-        sentAck: 0,
-      };
-      this.#seqs.set(docName, st);
-    }
-    return st;
-  }
-
   /** Joins the rooms of docs not yet subscribed; `undefined` when there is nothing to wait for. */
   #subscribeAll(messages: readonly Incoming[]): Promise<unknown> | undefined {
     const joins: Promise<void>[] = [];
@@ -378,24 +336,21 @@ export class MultiplexedSession implements ConnectionHandler {
         );
         continue;
       }
-      const st = this.#docSeqs(docName);
-      if (seq > 0) {
-        // A copy of a message already handled: applying it again would change nothing.
-        if (seq <= st.acked || st.seen.has(seq)) continue;
-        if (st.seen.size >= MAX_OUT_OF_ORDER) {
-          this.close(CloseCode.InternalError, `too many messages out of order for ${docName}`);
-          return undefined;
-        }
-        st.seen.add(seq);
-        if (seq > st.maxSeen) st.maxSeen = seq;
+      const received = this.#acks.received(docName, seq);
+      // A copy of a message already handled: applying it again would change nothing.
+      if (received === 'duplicate') continue;
+      if (received === 'overflow') {
+        this.close(CloseCode.InternalError, `too many messages out of order for ${docName}`);
+        return undefined;
       }
       // After a Leave, only messages numbered later than it may subscribe again;
       // earlier ones overtook the Leave on the way and belong to the old subscription.
       // (A peer that numbers nothing, and so left with 0, may always come back.)
-      const subscribes = st.leftAt < 0 || seq > st.leftAt || (seq === 0 && st.leftAt === 0);
+      const leftAt = this.#leftAt.get(docName) ?? -1;
+      const subscribes = leftAt < 0 || seq > leftAt || (seq === 0 && leftAt === 0);
       if (subscribes) sub.transient = false;
       else if (!bearsUpdate(message)) {
-        if (seq > 0) this.#durable(docName, [seq], st.stateVector);
+        if (seq > 0) this.#durable(docName, [seq]);
         continue;
       }
       let replies: Uint8Array[];
@@ -410,7 +365,7 @@ export class MultiplexedSession implements ConnectionHandler {
         this.close(CloseCode.MalformedFrame, `doc ${docName}: ${err.message}`);
         return undefined;
       }
-      if (seq > 0 && !isSync(message)) this.#durable(docName, [seq], st.stateVector);
+      if (seq > 0 && !isSync(message)) this.#durable(docName, [seq]);
       if (message.type === YMessageType.Sync && message.step === SyncStep.Step1) {
         replies.push(sub.room.syncStep1());
       }
@@ -447,10 +402,9 @@ export class MultiplexedSession implements ConnectionHandler {
   }
 
   #leave(docName: string, seq: number): void {
-    const st = this.#docSeqs(docName);
     // A later message already arrived: this Leave was overtaken and is stale.
-    if (st.maxSeen > seq) return;
-    st.leftAt = Math.max(st.leftAt, seq);
+    if (this.#acks.maxSeen(docName) > seq) return;
+    this.#leftAt.set(docName, Math.max(this.#leftAt.get(docName) ?? -1, seq));
     const sub = this.#subs.get(docName);
     if (sub !== undefined) this.#leaveRoom(docName, sub);
   }
@@ -460,36 +414,11 @@ export class MultiplexedSession implements ConnectionHandler {
     sub.room.leave(sub.member);
   }
 
-  /** Messages `seqs` of `docName` are durable; advances the contiguous ack. */
-  #durable(docName: string, seqs: readonly number[], stateVector: Uint8Array): void {
+  /** Messages `seqs` of `docName` are durable (without `stateVector`: stored state unchanged). */
+  #durable(docName: string, seqs: readonly number[], stateVector?: Uint8Array): void {
+    // Rooms may report commits that finish after the socket closed: nothing to ack then.
     if (this.#state === 'closed') return;
-    const st = this.#docSeqs(docName);
-    st.stateVector = stateVector;
-    for (const seq of seqs) if (seq > st.acked) st.durable.add(seq);
-    while (st.durable.has(st.acked + 1) && st.seen.has(st.acked + 1)) {
-      st.acked++;
-      st.durable.delete(st.acked);
-      st.seen.delete(st.acked);
-    }
-    if (st.acked > st.sentAck) {
-      this.#ackDue.add(docName);
-      this.#queueAckFlush();
-    }
-  }
-
-  /** One `Ack` per doc for everything that became durable in this microtask. */
-  #queueAckFlush(): void {
-    if (this.#ackFlushQueued) return;
-    this.#ackFlushQueued = true;
-    queueMicrotask(() => {
-      this.#ackFlushQueued = false;
-      for (const docName of this.#ackDue) {
-        const st = this.#docSeqs(docName);
-        st.sentAck = st.acked;
-        this.#send(encodeAck(docName, st.acked, st.stateVector));
-      }
-      this.#ackDue.clear();
-    });
+    this.#acks.durable(docName, seqs, stateVector);
   }
 
   #send(frame: Uint8Array): void {

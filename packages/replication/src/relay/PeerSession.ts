@@ -5,7 +5,6 @@ import {
   type DocMessage,
   decodeFrame,
   decodeYMessage,
-  encodeAck,
   encodeDigest,
   encodeDigestDocs,
   encodeDocs,
@@ -27,6 +26,7 @@ import {
 import { bucketOf, type DigestIndex } from './DigestIndex.ts';
 import { docNameProblem } from './docNames.ts';
 import { sameBytes } from './fingerprint.ts';
+import { InboundAcks } from './InboundAcks.ts';
 import type { PeerDirection, PeerLink } from './PeerLink.ts';
 import type { RelayLog, Room, RoomMember } from './Room.ts';
 
@@ -59,17 +59,7 @@ export interface PeerContext {
   antiEntropyDone(session: PeerSession, bytes: { sent: number; received: number }): void;
 }
 
-/** Per doc: the peer's numbered messages, acked once all up to a number are durable. */
-interface InSeqs {
-  acked: number;
-  seen: Set<number>;
-  durable: Set<number>;
-  stateVector: Uint8Array;
-  sentAck: number;
-}
-
 const MAX_QUEUED_FRAMES = 10_000;
-const MAX_OUT_OF_ORDER = 10_000;
 
 function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
@@ -111,9 +101,8 @@ export class PeerSession implements PeerLink, ConnectionHandler {
   readonly #members = new Map<string, RoomMember>();
   /** Our numbering of what we send, per doc. */
   readonly #outSeq = new Map<string, number>();
-  readonly #inSeqMap = new Map<string, InSeqs>();
-  readonly #ackDue = new Set<string>();
-  #ackFlushQueued = false;
+  /** The peer's numbered messages, acked once all up to a number are durable. */
+  readonly #acks = new InboundAcks((frame) => this.#send(frame));
   #outbox: DocMessage[] = [];
   #outboxQueued = false;
   // Anti-entropy round accounting.
@@ -460,21 +449,6 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     return member;
   }
 
-  #inSeqs(docName: string): InSeqs {
-    let st = this.#inSeqMap.get(docName);
-    if (st === undefined) {
-      st = {
-        acked: 0,
-        seen: new Set(),
-        durable: new Set(),
-        stateVector: new Uint8Array([0]),
-        sentAck: 0,
-      };
-      this.#inSeqMap.set(docName, st);
-    }
-    return st;
-  }
-
   async #pump(): Promise<void> {
     if (this.#pumping) return;
     this.#pumping = true;
@@ -522,18 +496,15 @@ export class PeerSession implements PeerLink, ConnectionHandler {
           this.close(CloseCode.MalformedFrame, `doc ${docName}: ${errorMessage(err)}`);
           return;
         }
-        const st = this.#inSeqs(docName);
-        if (seq > 0) {
-          if (seq <= st.acked || st.seen.has(seq)) continue;
-          if (st.seen.size >= MAX_OUT_OF_ORDER) {
-            this.close(CloseCode.InternalError, `too many messages out of order for ${docName}`);
-            return;
-          }
-          st.seen.add(seq);
+        const received = this.#acks.received(docName, seq);
+        if (received === 'duplicate') continue;
+        if (received === 'overflow') {
+          this.close(CloseCode.InternalError, `too many messages out of order for ${docName}`);
+          return;
         }
         if (!isSync(message)) {
           // Awareness is not gossiped between relays; numbered or not, it changes nothing here.
-          if (seq > 0) this.#durable(docName, [seq], st.stateVector);
+          if (seq > 0) this.#durable(docName, [seq]);
           continue;
         }
         let replies: Uint8Array[];
@@ -556,31 +527,11 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     }
   }
 
-  /** Messages `seqs` of `docName` are durable here; advances the contiguous ack. */
-  #durable(docName: string, seqs: readonly number[], stateVector: Uint8Array): void {
+  /** Messages `seqs` of `docName` are durable here (without `stateVector`: stored state unchanged). */
+  #durable(docName: string, seqs: readonly number[], stateVector?: Uint8Array): void {
+    // A commit may finish after the link ended: nothing is acked on it then.
     if (this.#state !== 'open') return;
-    const st = this.#inSeqs(docName);
-    st.stateVector = stateVector;
-    for (const seq of seqs) if (seq > st.acked) st.durable.add(seq);
-    while (st.durable.has(st.acked + 1) && st.seen.has(st.acked + 1)) {
-      st.acked++;
-      st.durable.delete(st.acked);
-      st.seen.delete(st.acked);
-    }
-    if (st.acked > st.sentAck) {
-      this.#ackDue.add(docName);
-      if (this.#ackFlushQueued) return;
-      this.#ackFlushQueued = true;
-      queueMicrotask(() => {
-        this.#ackFlushQueued = false;
-        for (const name of this.#ackDue) {
-          const s = this.#inSeqs(name);
-          s.sentAck = s.acked;
-          this.#send(encodeAck(name, s.acked, s.stateVector));
-        }
-        this.#ackDue.clear();
-      });
-    }
+    this.#acks.durable(docName, seqs, stateVector);
   }
 
   #send(frame: Uint8Array): void {

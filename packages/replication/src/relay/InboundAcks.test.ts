@@ -1,0 +1,129 @@
+import { describe, expect, it } from 'vitest';
+import { decodeFrame, FrameType } from '../protocol.ts';
+import { InboundAcks } from './InboundAcks.ts';
+
+interface SentAck {
+  docName: string;
+  seq: number;
+  stateVector: number[];
+}
+
+function recorder(): { acks: InboundAcks; sent: SentAck[] } {
+  const sent: SentAck[] = [];
+  const acks = new InboundAcks((data) => {
+    const frame = decodeFrame(data);
+    if (frame.type !== FrameType.Ack) throw new Error(`unexpected frame type ${frame.type}`);
+    sent.push({ docName: frame.docName, seq: frame.seq, stateVector: [...frame.stateVector] });
+  });
+  return { acks, sent };
+}
+
+/** Lets the queued ack flush run. */
+const flushed = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
+
+describe('InboundAcks', () => {
+  it('acks only the contiguous prefix that both arrived and is durable, under reorder', async () => {
+    const { acks, sent } = recorder();
+    for (const seq of [3, 1, 2]) expect(acks.received('d', seq)).toBe('fresh');
+    acks.durable('d', [3], new Uint8Array([1]));
+    acks.durable('d', [2], new Uint8Array([2]));
+    await flushed();
+    // 1 is not durable yet: nothing above it may be acked.
+    expect(sent).toEqual([]);
+
+    acks.durable('d', [1], new Uint8Array([3]));
+    await flushed();
+    expect(sent).toEqual([{ docName: 'd', seq: 3, stateVector: [3] }]);
+  });
+
+  it('does not ack a durable message that never arrived', async () => {
+    const { acks, sent } = recorder();
+    acks.received('d', 1);
+    acks.durable('d', [1, 2], new Uint8Array([1]));
+    await flushed();
+    expect(sent).toEqual([{ docName: 'd', seq: 1, stateVector: [1] }]);
+
+    acks.received('d', 2);
+    acks.durable('d', [2], new Uint8Array([2]));
+    await flushed();
+    expect(sent).toEqual([
+      { docName: 'd', seq: 1, stateVector: [1] },
+      { docName: 'd', seq: 2, stateVector: [2] },
+    ]);
+  });
+
+  it('reports duplicates, before and after they are acked, and does not count them twice', async () => {
+    const { acks, sent } = recorder();
+    expect(acks.received('d', 1)).toBe('fresh');
+    expect(acks.received('d', 2)).toBe('fresh');
+    expect(acks.received('d', 2)).toBe('duplicate');
+    acks.durable('d', [1], new Uint8Array([1]));
+    await flushed();
+    expect(acks.received('d', 1)).toBe('duplicate');
+    // A second durable report of an acked message changes nothing and sends nothing.
+    acks.durable('d', [1], new Uint8Array([1]));
+    await flushed();
+    expect(sent).toEqual([{ docName: 'd', seq: 1, stateVector: [1] }]);
+  });
+
+  it('treats unnumbered messages as fresh and never tracks them', () => {
+    const { acks } = recorder();
+    expect(acks.received('d', 0)).toBe('fresh');
+    expect(acks.received('d', 0)).toBe('fresh');
+    expect(acks.maxSeen('d')).toBe(0);
+  });
+
+  it('tracks the highest number that arrived', () => {
+    const { acks } = recorder();
+    acks.received('d', 5);
+    acks.received('d', 2);
+    expect(acks.maxSeen('d')).toBe(5);
+    expect(acks.maxSeen('other')).toBe(0);
+  });
+
+  it('reports overflow once too many messages wait above a gap', () => {
+    const acks = new InboundAcks(() => {}, 2);
+    expect(acks.received('d', 2)).toBe('fresh');
+    expect(acks.received('d', 3)).toBe('fresh');
+    expect(acks.received('d', 4)).toBe('overflow');
+    // A duplicate is still recognised as such.
+    expect(acks.received('d', 3)).toBe('duplicate');
+  });
+
+  it('sends one Ack per doc per microtask, with the latest number and state vector', async () => {
+    const { acks, sent } = recorder();
+    for (const seq of [1, 2, 3]) acks.received('a', seq);
+    acks.received('b', 1);
+    acks.durable('a', [1], new Uint8Array([1]));
+    acks.durable('b', [1], new Uint8Array([7]));
+    acks.durable('a', [2, 3], new Uint8Array([3]));
+    expect(sent).toEqual([]);
+    await Promise.resolve();
+    expect(sent).toEqual([
+      { docName: 'a', seq: 3, stateVector: [3] },
+      { docName: 'b', seq: 1, stateVector: [7] },
+    ]);
+  });
+
+  it('keeps the last reported state vector when none is given', async () => {
+    const { acks, sent } = recorder();
+    acks.received('d', 1);
+    acks.received('d', 2);
+    acks.durable('d', [1], new Uint8Array([9]));
+    await flushed();
+    acks.durable('d', [2]);
+    await flushed();
+    expect(sent).toEqual([
+      { docName: 'd', seq: 1, stateVector: [9] },
+      { docName: 'd', seq: 2, stateVector: [9] },
+    ]);
+  });
+
+  it('starts from an empty state vector', async () => {
+    const { acks, sent } = recorder();
+    acks.received('d', 1);
+    acks.durable('d', [1]);
+    await flushed();
+    expect(sent).toEqual([{ docName: 'd', seq: 1, stateVector: [0] }]);
+  });
+});

@@ -1,0 +1,122 @@
+import { encodeAck } from '../protocol.ts';
+
+/**
+ * Per doc: which numbered messages arrived and which are durable. Acks name
+ * the highest number up to which every message is both, so a duplicate or a
+ * message that overtook another never acks a gap.
+ */
+interface DocAcks {
+  /** Every message numbered up to this arrived and is durable. */
+  acked: number;
+  /** Arrived, numbered above `acked`. */
+  seen: Set<number>;
+  /** Durable, numbered above `acked`. */
+  durable: Set<number>;
+  /** The highest number that arrived. */
+  maxSeen: number;
+  /** The latest state vector reported durable. */
+  stateVector: Uint8Array;
+  /** The last `acked` value sent in an `Ack`. */
+  sentAck: number;
+}
+
+/** What `received` made of a message. */
+export type Received = 'fresh' | 'duplicate' | 'overflow';
+
+/** Numbered messages of one doc held above a gap; beyond this the sender is misbehaving. */
+const MAX_OUT_OF_ORDER = 10_000;
+
+/**
+ * The receiving side of numbered doc messages on one connection: records
+ * what arrived and what became durable, and sends one `Ack` per doc per
+ * microtask naming the highest number up to which every message is both
+ * (docs/ARCHITECTURE.md, "Fault model"). Numbers are per connection and doc,
+ * so nothing here is ever reset.
+ */
+export class InboundAcks {
+  readonly #send: (frame: Uint8Array) => void;
+  readonly #maxOutOfOrder: number;
+  readonly #docs = new Map<string, DocAcks>();
+  /** Docs whose `acked` advanced since the last `Ack` was sent. */
+  readonly #ackDue = new Set<string>();
+  #ackFlushQueued = false;
+
+  constructor(send: (frame: Uint8Array) => void, maxOutOfOrder = MAX_OUT_OF_ORDER) {
+    this.#send = send;
+    this.#maxOutOfOrder = maxOutOfOrder;
+  }
+
+  /**
+   * Records message `seq` of `docName` as arrived. `'duplicate'`: a copy of a
+   * message already handled (applying it again would change nothing);
+   * `'overflow'`: too many messages held above a gap. Unnumbered messages
+   * (`seq` 0) are always `'fresh'` and never acked.
+   */
+  received(docName: string, seq: number): Received {
+    const st = this.#doc(docName);
+    if (seq > 0) {
+      if (seq <= st.acked || st.seen.has(seq)) return 'duplicate';
+      if (st.seen.size >= this.#maxOutOfOrder) return 'overflow';
+      st.seen.add(seq);
+      if (seq > st.maxSeen) st.maxSeen = seq;
+    }
+    return 'fresh';
+  }
+
+  /**
+   * Messages `seqs` of `docName` are durable; advances the contiguous ack.
+   * Without `stateVector`, the one last reported durable still holds (the
+   * messages changed nothing stored).
+   */
+  durable(docName: string, seqs: readonly number[], stateVector?: Uint8Array): void {
+    const st = this.#doc(docName);
+    if (stateVector !== undefined) st.stateVector = stateVector;
+    for (const seq of seqs) if (seq > st.acked) st.durable.add(seq);
+    // Only a message that both arrived and is durable counts, and only without a gap below it.
+    while (st.durable.has(st.acked + 1) && st.seen.has(st.acked + 1)) {
+      st.acked++;
+      st.durable.delete(st.acked);
+      st.seen.delete(st.acked);
+    }
+    if (st.acked > st.sentAck) {
+      this.#ackDue.add(docName);
+      this.#queueAckFlush();
+    }
+  }
+
+  /** The highest number of `docName` that arrived (0: none); a Leave below it is stale. */
+  maxSeen(docName: string): number {
+    return this.#doc(docName).maxSeen;
+  }
+
+  #doc(docName: string): DocAcks {
+    let st = this.#docs.get(docName);
+    if (st === undefined) {
+      st = {
+        acked: 0,
+        seen: new Set(),
+        durable: new Set(),
+        maxSeen: 0,
+        stateVector: new Uint8Array([0]),
+        sentAck: 0,
+      };
+      this.#docs.set(docName, st);
+    }
+    return st;
+  }
+
+  /** One `Ack` per doc for everything that became durable in this microtask. */
+  #queueAckFlush(): void {
+    if (this.#ackFlushQueued) return;
+    this.#ackFlushQueued = true;
+    queueMicrotask(() => {
+      this.#ackFlushQueued = false;
+      for (const docName of this.#ackDue) {
+        const st = this.#doc(docName);
+        st.sentAck = st.acked;
+        this.#send(encodeAck(docName, st.acked, st.stateVector));
+      }
+      this.#ackDue.clear();
+    });
+  }
+}
