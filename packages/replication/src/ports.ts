@@ -130,6 +130,16 @@ export interface RelayConnection {
   close(code: number, reason: string): void;
   /** Bytes queued toward the peer (backpressure signal). */
   readonly bufferedAmount: number;
+  /** Identifies the connection in logs (the upgrade request's id); absent in-memory. */
+  readonly id?: string;
+  /** The remote IP address, for per-address limits; absent in-memory. */
+  readonly remoteAddress?: string;
+  /**
+   * Stops reading frames from the peer until `resume` (TCP backpressure on a
+   * flooding sender instead of an unbounded queue). Absent: cannot pause.
+   */
+  pause?(): void;
+  resume?(): void;
 }
 
 /** What the relay core returns for an accepted connection: feed it frames, tell it when the socket closed. */

@@ -115,6 +115,20 @@ export const CloseCode = {
   DuplicatePeer: 4409,
   /** Internal relay error while handling this connection; others carry on. */
   InternalError: 4500,
+  /** Hostile or abusive input without a finer code (RFC 6455 policy violation). */
+  PolicyViolation: 1008,
+  /** The relay is at a connection limit; try again later (or another relay). */
+  TryAgainLater: 1013,
+  /** No token, or a token the relay cannot verify (bad signature, unknown key, malformed). */
+  Unauthorized: 4401,
+  /** A valid token that does not grant this: revoked, another workspace, or `role: 'peer'` without cluster credentials. */
+  Forbidden: 4403,
+  /** The token (share link) has expired; live sessions are closed with this at the expiry time. */
+  TokenExpired: 4419,
+  /** A flood beyond the per-connection limits (messages, bytes, awareness clients). */
+  RateLimited: 4429,
+  /** An update the relay will not apply: fails the bounded structural check (update "bombs"). */
+  UpdateRejected: 4422,
 } as const;
 export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -122,6 +136,12 @@ export type CloseCode = (typeof CloseCode)[keyof typeof CloseCode];
 export const DocErrorCode = {
   InvalidDocName: 1,
   Internal: 2,
+  /** The socket's token grants read access only: the update was dropped (never stored or forwarded). */
+  ReadOnly: 3,
+  /** The doc is outside the token's workspace (or reserved for relays). */
+  Forbidden: 4,
+  /** The socket already has the maximum number of docs subscribed. */
+  TooManyDocs: 5,
 } as const;
 export type DocErrorCode = (typeof DocErrorCode)[keyof typeof DocErrorCode];
 
@@ -149,7 +169,18 @@ export interface HelloInfo {
   id?: string;
   /** The speaker's public base URL (`http://host:port`), when it knows one (relay and peer hellos). */
   url?: string;
+  /**
+   * Relay → client: what this socket may do (`full`: the relay runs with
+   * `--auth off`). Clients show read-only mode for `read`.
+   */
+  access?: HelloAccess;
+  /** Peer hellos: proof of the cluster secret (a short-lived signed token), checked by the other relay. */
+  proof?: string;
 }
+
+/** What a relay tells a client it may do on this socket. */
+export type HelloAccess = 'read' | 'write' | 'owner' | 'full';
+const HELLO_ACCESS: readonly string[] = ['read', 'write', 'owner', 'full'];
 
 /** One entry of a `Docs` frame: a y-websocket message about `docName`. */
 export interface DocMessage {
@@ -486,6 +517,10 @@ function parseHello(json: string): HelloInfo {
   const hello: HelloInfo = { protocol: PROTOCOL_NAME, version: v.version, role: v.role };
   if (typeof v.id === 'string') hello.id = v.id;
   if (typeof v.url === 'string') hello.url = v.url;
+  if (typeof v.access === 'string' && HELLO_ACCESS.includes(v.access)) {
+    hello.access = v.access as HelloAccess;
+  }
+  if (typeof v.proof === 'string') hello.proof = v.proof;
   return hello;
 }
 

@@ -22,6 +22,7 @@ import {
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
+import type { Access } from './access.ts';
 import { docNameProblem } from './docNames.ts';
 import { InboundAcks } from './InboundAcks.ts';
 import type { Room, RoomMember } from './Room.ts';
@@ -80,6 +81,8 @@ function bearsUpdate(message: YMessage): boolean {
  * both directions, and per-doc acks of numbered messages after durable commit.
  */
 export class MultiplexedSession implements ConnectionHandler {
+  /** What the relay verified about the other end (token, cluster secret, or auth off). */
+  readonly access: Access;
   readonly #conn: RelayConnection;
   readonly #ctx: SessionContext;
   #state: 'handshake' | 'open' | 'closed' = 'handshake';
@@ -97,7 +100,8 @@ export class MultiplexedSession implements ConnectionHandler {
   /** A relay that said `Hello {role: 'peer'}`: every later frame belongs to its peer session. */
   #peer: ConnectionHandler | null = null;
 
-  constructor(conn: RelayConnection, ctx: SessionContext) {
+  constructor(conn: RelayConnection, ctx: SessionContext, access: Access) {
+    this.access = access;
     this.#conn = conn;
     this.#ctx = ctx;
     this.#handshakeTimer = setTimeout(() => {

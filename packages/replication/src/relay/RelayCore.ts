@@ -7,9 +7,11 @@ import type {
   TransportFactory,
 } from '../ports.ts';
 import { CloseCode, type HelloInfo } from '../protocol.ts';
+import { type Access, OPEN_ACCESS } from './access.ts';
 import { bucketOf, DigestIndex, encodeRecord, fingerprintKey } from './DigestIndex.ts';
 import { decodeSv, mergeSv, opsAhead, type StateVectorMap } from './fingerprint.ts';
 import { MultiplexedSession } from './MultiplexedSession.ts';
+import { noopMetrics, type RelayMetrics } from './metrics.ts';
 import { PeerDialer } from './PeerDialer.ts';
 import type { ClusterInfo, PeerDirection, PeerInfo } from './PeerLink.ts';
 import { type PeerContext, PeerSession } from './PeerSession.ts';
@@ -47,6 +49,8 @@ export interface RelayCoreOptions {
   antiEntropyIntervalMs?: number;
   /** Jitter source for peer re-dial backoff (default `Math.random`; the simulation passes its seeded one). */
   random?: () => number;
+  /** Rejections and ack latencies are reported here (default: discarded). */
+  metrics?: RelayMetrics;
 }
 
 /** What this relay knows about one peer relay, across its links. */
@@ -93,6 +97,7 @@ export class RelayCore {
   readonly #idleUnloadMs: number;
   readonly #compactAfterUpdates: number;
   readonly #log: RelayLog;
+  readonly #metrics: RelayMetrics;
   readonly #ctx: SessionContext;
   /** The current incarnation of each room, by doc name. */
   readonly #rooms = new Map<string, Room>();
@@ -148,6 +153,7 @@ export class RelayCore {
       );
     }
     this.#log = options.log ?? noLog;
+    this.#metrics = options.metrics ?? noopMetrics;
     if (options.publicUrl !== undefined && !/^https?:\/\/\S+$/.test(options.publicUrl)) {
       throw new RangeError(`RelayCore: publicUrl must be an http(s) URL, got ${options.publicUrl}`);
     }
@@ -176,6 +182,7 @@ export class RelayCore {
       heartbeatIntervalMs,
       heartbeatTimeoutMs,
       log: this.#log,
+      metrics: this.#metrics,
       join: (docName, member) => this.#join(docName, member),
       acceptPeer: (conn, hello, ended) => this.#acceptPeer(conn, hello, ended),
       clusterAcks: (docName) => this.#clusterAcks(docName),
@@ -185,16 +192,39 @@ export class RelayCore {
     };
   }
 
-  /** Accepts a Lattice multiplexed socket (`/sync`); feed its frames to the returned handler. */
-  acceptMultiplexed(conn: RelayConnection): ConnectionHandler {
+  /**
+   * Accepts a Lattice multiplexed socket (`/sync`); feed its frames to the
+   * returned handler. `access`: what the caller verified about the other end
+   * (default: everything, as with `--auth off`).
+   */
+  acceptMultiplexed(conn: RelayConnection, access: Access = OPEN_ACCESS): ConnectionHandler {
     if (this.#closing !== null) return refuse(conn);
-    return this.#track(new MultiplexedSession(conn, this.#ctx));
+    return this.#track(new MultiplexedSession(conn, this.#ctx, access));
   }
 
-  /** Accepts a plain y-websocket socket for `docName` (`/ws/<docName>`). */
-  acceptYWebsocket(conn: RelayConnection, docName: string): ConnectionHandler {
+  /** Accepts a plain y-websocket socket for `docName` (`/ws/<docName>`), limited to `access`. */
+  acceptYWebsocket(
+    conn: RelayConnection,
+    docName: string,
+    access: Access = OPEN_ACCESS,
+  ): ConnectionHandler {
     if (this.#closing !== null) return refuse(conn);
-    return this.#track(new YWebsocketSession(conn, docName, this.#ctx));
+    return this.#track(new YWebsocketSession(conn, docName, this.#ctx, access));
+  }
+
+  /**
+   * Closes every client connection whose access matches (e.g. a revoked
+   * token's grant id) with `code`; returns how many were closed.
+   */
+  closeSessions(matches: (access: Access) => boolean, code: number, reason: string): number {
+    let closed = 0;
+    for (const session of [...this.#sessions]) {
+      if (!session.isClosed && matches(session.access)) {
+        session.close(code, reason);
+        closed++;
+      }
+    }
+    return closed;
   }
 
   /** Rooms in memory (loading or loaded) and open connections. */

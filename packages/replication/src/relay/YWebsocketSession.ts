@@ -1,5 +1,6 @@
 import type { ConnectionHandler, RelayConnection } from '../ports.ts';
 import { CloseCode, decodeYMessage, ProtocolError, type YMessage } from '../protocol.ts';
+import type { Access } from './access.ts';
 import { docNameProblem } from './docNames.ts';
 import type { Room, RoomMember } from './Room.ts';
 import type { SessionContext } from './sessionContext.ts';
@@ -19,6 +20,8 @@ function errorMessage(err: unknown): string {
  */
 export class YWebsocketSession implements ConnectionHandler {
   readonly docName: string;
+  /** What the relay verified about the other end (token or auth off). */
+  readonly access: Access;
   readonly #conn: RelayConnection;
   readonly #ctx: SessionContext;
   #state: 'loading' | 'open' | 'closed' = 'loading';
@@ -26,8 +29,9 @@ export class YWebsocketSession implements ConnectionHandler {
   readonly #queue: YMessage[] = [];
   readonly #member: RoomMember;
 
-  constructor(conn: RelayConnection, docName: string, ctx: SessionContext) {
+  constructor(conn: RelayConnection, docName: string, ctx: SessionContext, access: Access) {
     this.docName = docName;
+    this.access = access;
     this.#conn = conn;
     this.#ctx = ctx;
     this.#member = {

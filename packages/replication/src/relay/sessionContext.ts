@@ -1,5 +1,6 @@
 import type { ConnectionHandler, RelayConnection } from '../ports.ts';
 import type { HelloInfo } from '../protocol.ts';
+import type { RelayMetrics } from './metrics.ts';
 import type { RelayLog, Room, RoomMember } from './Room.ts';
 
 /** What a connection session needs from the relay core that accepted it. */
@@ -11,6 +12,7 @@ export interface SessionContext {
   /** A multiplexed peer silent this long is closed with `HeartbeatTimeout`. */
   readonly heartbeatTimeoutMs: number;
   readonly log: RelayLog;
+  readonly metrics: RelayMetrics;
   /** Loads the doc's room if needed and adds `member`; rejects when the doc cannot be loaded. */
   join(docName: string, member: RoomMember): Promise<Room>;
   /**
