@@ -25,6 +25,13 @@ export interface RelayProcessOptions {
   /** 0 (default) picks a free port; pass the old port to restart on the same origin. */
   port?: number;
   extraArgs?: string[];
+  /**
+   * Access control (`--auth`). Default `'off'`, so specs about other things
+   * need no tokens; access specs pass `'on'`.
+   */
+  auth?: 'on' | 'off';
+  /** `--cluster-secret-file`: peer links authenticate with this file's secret. */
+  clusterSecretFile?: string;
 }
 
 /**
@@ -48,7 +55,11 @@ export class RelayProcess {
   static async start(options: RelayProcessOptions = {}): Promise<RelayProcess> {
     const owns = options.dataDir === undefined;
     const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'lattice-relay-'));
-    const relay = new RelayProcess(dataDir, owns, options.extraArgs ?? []);
+    const args = ['--auth', options.auth ?? 'off'];
+    if (options.clusterSecretFile !== undefined) {
+      args.push('--cluster-secret-file', options.clusterSecretFile);
+    }
+    const relay = new RelayProcess(dataDir, owns, [...args, ...(options.extraArgs ?? [])]);
     await relay.#spawn(options.port ?? 0);
     return relay;
   }

@@ -225,6 +225,37 @@ export function countTokens(text: string, tokens: readonly string[]): Map<string
   return counts;
 }
 
+/**
+ * Two people typed `typedA` and `typedB` at the same spot at the same time:
+ * the merged text must hold every character exactly once (length) and each
+ * person's keystrokes in the order they typed them (subsequence). Words may
+ * interleave when one caret is carried past the other's insertions, so
+ * whole-word checks would test caret mapping, not the CRDT.
+ */
+export function expectConcurrentTyping(
+  text: string,
+  base: string,
+  typedA: string,
+  typedB: string,
+): void {
+  const isSubsequence = (needle: string) => {
+    let i = 0;
+    for (const ch of text) if (i < needle.length && ch === needle[i]) i++;
+    return i === needle.length;
+  };
+  expect({
+    length: text.length,
+    keepsBase: isSubsequence(base),
+    keepsA: isSubsequence(typedA),
+    keepsB: isSubsequence(typedB),
+  }).toEqual({
+    length: base.length + typedA.length + typedB.length,
+    keepsBase: true,
+    keepsA: true,
+    keepsB: true,
+  });
+}
+
 export function expectEachOnce(text: string, tokens: readonly string[]): void {
   const counts = countTokens(text, tokens);
   const lost = tokens.filter((t) => counts.get(t) === 0);

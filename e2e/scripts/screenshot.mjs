@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Regenerates docs/screenshot.png and docs/replication-panel.png: a real
-// relay, two notes typed in Chromium, then the Replication panel.
+// Regenerates docs/screenshot.png, docs/replication-panel.png and
+// docs/share-dialog.png: a real relay, two notes typed in Chromium, then the
+// Replication panel and the Share dialog with two links.
 // Usage: pnpm --filter @lattice/e2e screenshot
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -69,6 +70,20 @@ try {
   const panel = join(root, 'docs/replication-panel.png');
   await page.screenshot({ path: panel });
   console.log(`wrote ${panel}`);
+  // The relay runs with auth on (the default): the workspace was claimed, so the owner may share.
+  await page.getByTestId('close-replication').click();
+  await page.getByTestId('share-button').click();
+  await page.getByTestId('share-role').selectOption('read');
+  await page.getByTestId('share-expiry').selectOption('7d');
+  await page.getByTestId('share-create').click();
+  await page.getByTestId('share-link').waitFor();
+  await page.getByTestId('share-role').selectOption('write');
+  await page.getByTestId('share-expiry').selectOption('never');
+  await page.getByTestId('share-create').click();
+  await page.getByTestId('share-revoke').nth(1).waitFor();
+  const share = join(root, 'docs/share-dialog.png');
+  await page.screenshot({ path: share });
+  console.log(`wrote ${share}`);
 } finally {
   await browser.close();
   relay.kill('SIGTERM');

@@ -58,7 +58,7 @@ describe('LevelStorage', () => {
     await storage.close();
     await writeFile(join(dir, 'CURRENT'), 'garbage-without-newline');
     await expect(LevelStorage.open(dir)).rejects.toThrow(
-      /cannot open relay store at .*Corruption/i,
+      /relay store at .* is corrupt: .*Corruption/i,
     );
   });
 

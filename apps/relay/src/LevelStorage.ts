@@ -1,14 +1,67 @@
 import type { StorageAdapter, StoredDoc } from '@lattice/replication';
 import { ClassicLevel } from 'classic-level';
+import { crc32c } from './crc32c.ts';
+import { checkLogFiles } from './logFileCheck.ts';
 
 /** Meta key marking a directory as a Lattice relay store; its value is the format version. */
 const FORMAT_KEY = 'm!lattice:format';
-const FORMAT_VERSION = 1;
+/**
+ * 2: every value is prefixed with a CRC-32C (big-endian) of its key and
+ * payload. 1: bare values (migrated to 2 on open, in one atomic batch).
+ */
+const FORMAT_VERSION = 2;
+const CHECKSUM_BYTES = 4;
 /** Sequence numbers are fixed-width hex so LevelDB's byte order is append order. */
 const SEQ_DIGITS = 16;
 const MAX_SEQ = 'f'.repeat(SEQ_DIGITS);
 
 type Batch = ({ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string })[];
+
+/** Options of `LevelStorage.open`. */
+export interface LevelStorageOptions {
+  /**
+   * Told after every successful synced batch write: its duration in seconds
+   * and how many put/del operations it carried (metrics). Must not throw.
+   */
+  onWrite?(seconds: number, ops: number): void;
+  /**
+   * Read and checksum every record before serving (default `true`): a
+   * corrupt store is refused at start instead of when a doc is first asked
+   * for. Each record is checked on every read either way.
+   */
+  verify?: boolean;
+}
+
+const utf8 = new TextEncoder();
+
+/** `payload` prefixed with the CRC-32C of `key` and `payload`: a flipped bit in either shows. */
+function sealRecord(key: string, payload: Uint8Array): Uint8Array {
+  const sealed = new Uint8Array(CHECKSUM_BYTES + payload.length);
+  new DataView(sealed.buffer).setUint32(0, crc32c(payload, crc32c(utf8.encode(key))));
+  sealed.set(payload, CHECKSUM_BYTES);
+  return sealed;
+}
+
+/** The payload of a sealed record (a copy), or an error naming the record and the store. */
+function openRecord(dir: string, key: string, sealed: Uint8Array): Uint8Array {
+  if (sealed.length < CHECKSUM_BYTES) {
+    throw corruptStore(dir, `record ${key} is ${sealed.length} bytes, shorter than its checksum`);
+  }
+  const payload = sealed.subarray(CHECKSUM_BYTES);
+  const stored = new DataView(sealed.buffer, sealed.byteOffset, CHECKSUM_BYTES).getUint32(0);
+  if (crc32c(payload, crc32c(utf8.encode(key))) !== stored) {
+    throw corruptStore(dir, `record ${key} fails its checksum`);
+  }
+  return new Uint8Array(payload);
+}
+
+/** The error for a store that must not be served: names the directory and the damage. */
+function corruptStore(dir: string, what: string): Error {
+  return new Error(
+    `relay store at ${dir} is corrupt: ${what}. Refusing to serve it; the directory was left as it is ` +
+      '(restore it from a backup or a peer relay, or move it aside to start empty)',
+  );
+}
 
 interface QueuedWrite {
   ops: Batch;
@@ -62,14 +115,22 @@ function errorText(err: unknown): string {
  */
 export class LevelStorage implements StorageAdapter {
   readonly #db: ClassicLevel<string, Uint8Array>;
+  readonly #dir: string;
   /** Last used sequence number per doc, read lazily from the store. */
   readonly #lastSeq = new Map<string, Promise<number>>();
   #queue: QueuedWrite[] = [];
   #writing: Promise<void> | null = null;
   #closed = false;
+  readonly #onWrite: LevelStorageOptions['onWrite'];
 
-  private constructor(db: ClassicLevel<string, Uint8Array>) {
+  private constructor(
+    db: ClassicLevel<string, Uint8Array>,
+    dir: string,
+    options: LevelStorageOptions,
+  ) {
     this.#db = db;
+    this.#dir = dir;
+    this.#onWrite = options.onWrite;
   }
 
   /**
@@ -77,7 +138,16 @@ export class LevelStorage implements StorageAdapter {
    * when the directory is not a readable Lattice store (corrupt LevelDB files,
    * locked by another process, another format), rather than serving wrong data.
    */
-  static async open(dir: string): Promise<LevelStorage> {
+  static async open(dir: string, options: LevelStorageOptions = {}): Promise<LevelStorage> {
+    // Before LevelDB opens: its recovery would drop a corrupt log block
+    // silently and then delete the log.
+    const logProblem = await checkLogFiles(dir);
+    if (logProblem !== undefined) {
+      throw corruptStore(
+        dir,
+        `${logProblem.file} has a damaged record at byte ${logProblem.offset} (${logProblem.problem})`,
+      );
+    }
     const db = new ClassicLevel<string, Uint8Array>(dir, {
       keyEncoding: 'utf8',
       valueEncoding: 'view',
@@ -85,15 +155,42 @@ export class LevelStorage implements StorageAdapter {
     try {
       await db.open();
     } catch (err) {
-      throw new Error(`cannot open relay store at ${dir}: ${errorText(err)}`);
+      const text = errorText(err);
+      if (/corrupt/i.test(text)) throw corruptStore(dir, text);
+      throw new Error(`cannot open relay store at ${dir}: ${text}`);
     }
     try {
       await LevelStorage.#checkFormat(db, dir);
+      if (options.verify ?? true) await LevelStorage.#verify(db, dir);
     } catch (err) {
       await db.close().catch(() => undefined);
       throw err;
     }
-    return new LevelStorage(db);
+    return new LevelStorage(db, dir, options);
+  }
+
+  /** Reads every record and checks its checksum (and LevelDB's block structure on the way). */
+  static async #verify(db: ClassicLevel<string, Uint8Array>, dir: string): Promise<void> {
+    try {
+      for await (const [key, value] of db.iterator()) {
+        if (key !== FORMAT_KEY) openRecord(dir, key, value);
+      }
+    } catch (err) {
+      if (err instanceof Error && err.message.startsWith(`relay store at ${dir} is corrupt`)) {
+        throw err;
+      }
+      throw corruptStore(dir, `reading it failed: ${errorText(err)}`);
+    }
+  }
+
+  /** Format 1 → 2: checksums every record; one atomic batch, so a crash leaves format 1 intact. */
+  static async #migrateFrom1(db: ClassicLevel<string, Uint8Array>): Promise<void> {
+    const ops: Batch = [];
+    for await (const [key, value] of db.iterator()) {
+      if (key !== FORMAT_KEY) ops.push({ type: 'put', key, value: sealRecord(key, value) });
+    }
+    ops.push({ type: 'put', key: FORMAT_KEY, value: Uint8Array.of(FORMAT_VERSION) });
+    await db.batch(ops, { sync: true });
   }
 
   static async #checkFormat(db: ClassicLevel<string, Uint8Array>, dir: string): Promise<void> {
@@ -103,13 +200,19 @@ export class LevelStorage implements StorageAdapter {
       marker = await db.get(FORMAT_KEY);
       for await (const key of db.keys({ limit: 1 })) anyKey = key;
     } catch (err) {
-      throw new Error(`cannot read relay store at ${dir}: ${errorText(err)}`);
+      // LevelDB opened it, so it is ours to read: any failure here is damage (a
+      // table cut short reads as "IO error … Invalid argument").
+      throw corruptStore(dir, `reading it failed: ${errorText(err)}`);
     }
     if (marker === undefined) {
       if (anyKey !== undefined) {
         throw new Error(`${dir} holds a LevelDB database that is not a Lattice relay store`);
       }
       await db.put(FORMAT_KEY, Uint8Array.of(FORMAT_VERSION), { sync: true });
+      return;
+    }
+    if (marker.length === 1 && marker[0] === 1) {
+      await LevelStorage.#migrateFrom1(db);
       return;
     }
     if (marker.length !== 1 || marker[0] !== FORMAT_VERSION) {
@@ -129,8 +232,8 @@ export class LevelStorage implements StorageAdapter {
       gte: `${prefix}${'0'.repeat(SEQ_DIGITS)}`,
       lte: `${prefix}${MAX_SEQ}`,
     })) {
-      // Copy: callers own what they get, and LevelDB's buffers may be pooled.
-      updates.push(new Uint8Array(value));
+      // A copy: callers own what they get, and LevelDB's buffers may be pooled.
+      updates.push(openRecord(this.#dir, key, value));
       cursor = Number.parseInt(key.slice(prefix.length), 16);
     }
     return { updates, cursor };
@@ -208,7 +311,7 @@ export class LevelStorage implements StorageAdapter {
     this.#check();
     checkMetaKey(key);
     const value = await this.#db.get(`m!${key}`);
-    return value === undefined ? undefined : new Uint8Array(value);
+    return value === undefined ? undefined : openRecord(this.#dir, `m!${key}`, value);
   }
 
   async setMeta(key: string, value: Uint8Array | undefined): Promise<void> {
@@ -260,8 +363,11 @@ export class LevelStorage implements StorageAdapter {
 
   #write(ops: Batch): Promise<void> {
     if (ops.length === 0) return Promise.resolve();
+    const sealed: Batch = ops.map((op) =>
+      op.type === 'put' ? { ...op, value: sealRecord(op.key, op.value) } : op,
+    );
     return new Promise<void>((resolve, reject) => {
-      this.#queue.push({ ops, resolve, reject });
+      this.#queue.push({ ops: sealed, resolve, reject });
       if (this.#writing === null) this.#writing = this.#drain();
     });
   }
@@ -271,15 +377,23 @@ export class LevelStorage implements StorageAdapter {
       const writes = this.#queue;
       this.#queue = [];
       try {
-        await this.#db.batch(
-          writes.flatMap((w) => w.ops),
-          { sync: true },
-        );
+        const ops = writes.flatMap((w) => w.ops);
+        const started = performance.now();
+        await this.#db.batch(ops, { sync: true });
+        this.#observeWrite((performance.now() - started) / 1000, ops.length);
         for (const w of writes) w.resolve();
       } catch (err) {
         for (const w of writes) w.reject(err);
       }
     }
     this.#writing = null;
+  }
+
+  #observeWrite(seconds: number, ops: number): void {
+    try {
+      this.#onWrite?.(seconds, ops);
+    } catch {
+      // An observer's bug must not fail a write that succeeded.
+    }
   }
 }

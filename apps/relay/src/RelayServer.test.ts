@@ -29,6 +29,7 @@ async function tempDir(): Promise<string> {
 
 async function start(options: Partial<RelayOptions> = {}): Promise<RunningRelay> {
   const relay = await startRelay({
+    auth: 'off',
     host: '127.0.0.1',
     port: 0,
     dataDir: options.dataDir ?? (await tempDir()),
@@ -127,6 +128,7 @@ describe('relay HTTP', () => {
       uptimeS: expect.any(Number),
       rooms: 0,
       connections: 0,
+      connectionsByKind: { multiplexed: 0, 'y-websocket': 0, peer: 0 },
     });
   });
 
@@ -235,7 +237,11 @@ describe('relay WebSocket sync', () => {
 
     // Durable acks reach the multiplexed client only.
     await mux.waitFor(() => mux.frames.find((f) => f.type === FrameType.Ack));
-    expect(relay.core.stats()).toEqual({ rooms: 1, connections: 3 });
+    expect(relay.core.stats()).toEqual({
+      rooms: 1,
+      connections: 3,
+      connectionsByKind: { multiplexed: 1, 'y-websocket': 2, peer: 0 },
+    });
 
     // A provider that leaves takes its awareness state with it.
     a.destroy();
@@ -295,6 +301,7 @@ describe('relay WebSocket sync', () => {
 
   it('closes sockets with GoingAway when the relay shuts down', async () => {
     const relay = await startRelay({
+      auth: 'off',
       port: 0,
       dataDir: await tempDir(),
       webDir: await tempDir(),

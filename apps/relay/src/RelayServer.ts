@@ -3,9 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
+  type Access,
   CloseCode,
   type ConnectionHandler,
-  DEFAULT_MAX_FRAME_BYTES,
   docNameProblem,
   type RelayConnection,
   RelayCore,
@@ -15,7 +15,17 @@ import {
   YWS_PATH_PREFIX,
 } from '@lattice/replication';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { AuthRegistry } from './auth/AuthRegistry.ts';
+import { handleAuthApi, isAuthApiPath } from './auth/authApi.ts';
+import { authenticate, tokenOf } from './auth/authenticate.ts';
+import { ClusterAuth } from './auth/ClusterAuth.ts';
+import { TokenService } from './auth/TokenService.ts';
 import { LevelStorage } from './LevelStorage.ts';
+import { type RelayLimits, resolveLimits } from './limits.ts';
+import { sanitizeUrl } from './logger.ts';
+import { createRelayMetrics, type PrometheusRelayMetrics } from './metrics.ts';
+import { type RateLimit, RateLimiter } from './RateLimiter.ts';
+import { requestIdOf } from './requestId.ts';
 import { sendText, serveStatic } from './staticFiles.ts';
 
 /** Options of `startRelay`. */
@@ -54,6 +64,38 @@ export interface RelayOptions {
   idleUnloadMs?: number;
   compactAfterUpdates?: number;
   handshakeTimeoutMs?: number;
+  /**
+   * Access control (default `'on'`): tokens on every WebSocket and the
+   * `/api/workspaces` API. `'off'` lets anyone read and write every workspace
+   * (local development only).
+   */
+  auth?: 'on' | 'off';
+  /**
+   * Shared by every relay of a cluster (at least 32 bytes): peer links
+   * authenticate with it, both ways. Required for `peers` when auth is on.
+   */
+  clusterSecret?: Uint8Array;
+  /** Sign new tokens with a fresh key from now on (old keys keep verifying). */
+  rotateKey?: boolean;
+  /** Key ids to retire: tokens signed with them are refused (4401). */
+  retireKeys?: readonly string[];
+  /** Largest WebSocket message, also fragmented (ws `maxPayload`); larger ones close with 1009 (default 16 MiB). */
+  maxFrameBytes?: number;
+  /** Open WebSockets (and upgrades in progress) in total; more get HTTP 503 (default 10,000). */
+  maxConnections?: number;
+  /** Open WebSockets from one IP address; more get HTTP 429 (default 1,000). */
+  maxConnectionsPerIp?: number;
+  /** Docs one multiplexed socket may subscribe; more get `DocError(TooManyDocs)` (default 20,000). */
+  maxDocsPerConnection?: number;
+  /**
+   * Per-connection inbound rate; above it the relay stops reading the socket
+   * until the bucket refills (default 500 frames/s, 8 MiB/s, 2 s bursts).
+   */
+  rateLimit?: RateLimit;
+  /** Time to receive a request's headers, upgrades included (slowloris; default 10 s). */
+  headersTimeoutMs?: number;
+  /** Time to receive a whole HTTP request (default 30 s). */
+  requestTimeoutMs?: number;
 }
 
 /** A started relay. */
@@ -68,6 +110,10 @@ export interface RunningRelay {
 }
 
 const RELAY_ID_KEY = 'relay-id';
+/** Longest delay `setTimeout` honours. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+/** Fragments of one WebSocket message; browsers never fragment what they send. */
+const MAX_FRAGMENTS = 1024;
 /** Longest close reason a WebSocket close frame can carry, in bytes. */
 const MAX_CLOSE_REASON_BYTES = 123;
 /** How long shutdown waits for clients to finish the closing handshake. */
@@ -76,6 +122,7 @@ const CLOSE_GRACE_MS = 1000;
 const STATUS_TEXT: Record<number, string> = {
   400: 'Bad Request',
   404: 'Not Found',
+  429: 'Too Many Requests',
   503: 'Service Unavailable',
 };
 
@@ -96,12 +143,13 @@ function truncateReason(reason: string): string {
 }
 
 /** Answers an upgrade request with a plain HTTP error and drops the socket. */
-function refuseUpgrade(socket: Duplex, status: number, body: string): void {
+function refuseUpgrade(socket: Duplex, status: number, body: string, reqId?: string): void {
   const text = `${body}\n`;
   socket.once('finish', () => socket.destroy());
   socket.end(
     `HTTP/1.1 ${status} ${STATUS_TEXT[status] ?? 'Error'}\r\n` +
       'Connection: close\r\n' +
+      (reqId === undefined ? '' : `X-Request-Id: ${reqId}\r\n`) +
       'Content-Type: text/plain; charset=utf-8\r\n' +
       `Content-Length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
   );
@@ -154,10 +202,21 @@ export class RelayServer implements RunningRelay {
   readonly #storage: LevelStorage;
   readonly #webDir: string;
   readonly #log: RelayLog;
+  readonly #metrics: PrometheusRelayMetrics;
   readonly #startedAt = Date.now();
   readonly #alive = new WeakMap<WebSocket, boolean>();
+  /** Request id of each socket's upgrade (logs). */
+  readonly #socketIds = new WeakMap<WebSocket, string>();
   readonly #pingTimer: ReturnType<typeof setInterval>;
+  /** Access control; all three `null` with auth off (`cluster`: no cluster secret). */
+  readonly #tokens: TokenService | null;
+  readonly #registry: AuthRegistry | null;
+  readonly #cluster: ClusterAuth | null;
   #closing: Promise<void> | null = null;
+  readonly #limits: RelayLimits;
+  /** Sockets that reached the upgrade handler and have not closed, in total and per address. */
+  #connections = 0;
+  readonly #connectionsPerIp = new Map<string, number>();
 
   private constructor(parts: {
     server: Server;
@@ -166,16 +225,26 @@ export class RelayServer implements RunningRelay {
     core: RelayCore;
     webDir: string;
     log: RelayLog;
+    metrics: PrometheusRelayMetrics;
     host: string;
     port: number;
     pingIntervalMs: number;
+    tokens: TokenService | null;
+    registry: AuthRegistry | null;
+    cluster: ClusterAuth | null;
+    limits: RelayLimits;
   }) {
+    this.#limits = parts.limits;
+    this.#tokens = parts.tokens;
+    this.#registry = parts.registry;
+    this.#cluster = parts.cluster;
     this.#server = parts.server;
     this.#wss = parts.wss;
     this.#storage = parts.storage;
     this.core = parts.core;
     this.#webDir = parts.webDir;
     this.#log = parts.log;
+    this.#metrics = parts.metrics;
     this.host = parts.host;
     this.port = parts.port;
     this.url = `http://${formatHost(parts.host)}:${parts.port}`;
@@ -195,17 +264,42 @@ export class RelayServer implements RunningRelay {
       );
     }
     const port = options.port ?? 8080;
+    const limits = resolveLimits(options);
     try {
       await mkdir(options.dataDir, { recursive: true });
     } catch (err) {
       throw new Error(`cannot create data dir ${options.dataDir}: ${(err as Error).message}`);
     }
-    const storage = await LevelStorage.open(options.dataDir);
-    let server: Server | undefined;
     let core: RelayCore | undefined;
+    // Gauges read the core at scrape time; before it exists they read 0.
+    const metrics = createRelayMetrics(() => core?.stats());
+    const storage = await LevelStorage.open(options.dataDir, {
+      onWrite: (seconds) => metrics.storageWrite(seconds),
+    });
+    let server: Server | undefined;
+    let registry: AuthRegistry | null = null;
+    let cluster: ClusterAuth | null = null;
     try {
+      const auth = options.auth ?? 'on';
+      if (auth !== 'on' && auth !== 'off') throw new RangeError(`auth must be 'on' or 'off'`);
+      if (
+        auth === 'on' &&
+        (options.peers ?? []).length > 0 &&
+        options.clusterSecret === undefined
+      ) {
+        throw new RangeError('peers need a cluster secret when auth is on');
+      }
       const relayId = await RelayServer.#relayId(storage);
-      const httpServer = createServer();
+      if (options.clusterSecret !== undefined) {
+        cluster = await ClusterAuth.create(relayId, options.clusterSecret);
+      }
+      const peerAuth = cluster;
+      const httpServer = createServer({
+        headersTimeout: limits.headersTimeoutMs,
+        requestTimeout: limits.requestTimeoutMs,
+        // Node checks both timeouts on this period (default 30 s, too coarse for short limits).
+        connectionsCheckingInterval: Math.max(50, Math.min(1000, limits.headersTimeoutMs / 4)),
+      });
       server = httpServer;
       await new Promise<void>((resolve, reject) => {
         httpServer.once('error', reject);
@@ -224,6 +318,7 @@ export class RelayServer implements RunningRelay {
         storage,
         relayId,
         log,
+        metrics,
         ...(options.commitWindowMs === undefined ? {} : { commitWindowMs: options.commitWindowMs }),
         ...(options.idleUnloadMs === undefined ? {} : { idleUnloadMs: options.idleUnloadMs }),
         ...(options.compactAfterUpdates === undefined
@@ -234,8 +329,45 @@ export class RelayServer implements RunningRelay {
           : { handshakeTimeoutMs: options.handshakeTimeoutMs }),
         heartbeatIntervalMs: options.heartbeatIntervalMs ?? 5_000,
         heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 15_000,
+        maxDocsPerConnection: limits.maxDocsPerConnection,
+        ...(peerAuth === null
+          ? {}
+          : {
+              peerProof: {
+                make: () => peerAuth.token(),
+                verify: (proof: string, peerId: string) => peerAuth.verify(proof, peerId),
+              },
+            }),
       });
-      const wss = new WebSocketServer({ noServer: true, maxPayload: DEFAULT_MAX_FRAME_BYTES });
+      let tokens: TokenService | null = null;
+      if (auth === 'on') {
+        const openedCore = core;
+        registry = await AuthRegistry.open(core);
+        // Revocations made here or arriving by gossip end live sessions at once.
+        registry.onRevoked((grantIds) => {
+          const revoked = new Set(grantIds);
+          openedCore.closeSessions(
+            (a) => a.kind === 'client' && revoked.has(a.grantId),
+            CloseCode.Forbidden,
+            'access revoked',
+          );
+        });
+        tokens = await TokenService.start({
+          registry,
+          meta: storage,
+          relayId,
+          ...(options.rotateKey === undefined ? {} : { rotateKey: options.rotateKey }),
+          ...(options.retireKeys === undefined ? {} : { retireKeys: options.retireKeys }),
+        });
+        log('auth.signing_key', { kid: tokens.kid });
+      }
+      // maxPayload bounds a message's fragments together (a flood of continuations ends
+      // with 1009); maxFragments bounds their count, so empty fragments end too (1008).
+      const wss = new WebSocketServer({
+        noServer: true,
+        maxPayload: limits.maxFrameBytes,
+        maxFragments: MAX_FRAGMENTS,
+      });
       const relay = new RelayServer({
         server: httpServer,
         wss,
@@ -243,16 +375,28 @@ export class RelayServer implements RunningRelay {
         core,
         webDir: options.webDir,
         log,
+        metrics,
         host,
         port: bound,
         pingIntervalMs,
+        tokens,
+        registry,
+        cluster,
+        limits,
       });
       for (const peer of options.peers ?? []) {
-        core.addPeer(peerSyncUrl(peer), (url) => new WebSocketTransport(url, NodeWebSocket));
+        // A fresh peer token on every dial: it expires after minutes.
+        core.addPeer(peerSyncUrl(peer), (url) => {
+          const dialed =
+            peerAuth === null ? url : `${url}?token=${encodeURIComponent(peerAuth.token())}`;
+          return new WebSocketTransport(dialed, NodeWebSocket);
+        });
       }
       log('relay.listening', { url: relay.url, relayId, dataDir: options.dataDir });
       return relay;
     } catch (err) {
+      registry?.close();
+      cluster?.close();
       await core?.close();
       server?.close();
       await storage.close();
@@ -276,6 +420,8 @@ export class RelayServer implements RunningRelay {
 
   async #close(): Promise<void> {
     clearInterval(this.#pingTimer);
+    this.#registry?.close();
+    this.#cluster?.close();
     const serverClosed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
     await this.core.close();
     await this.#waitForSockets();
@@ -297,8 +443,10 @@ export class RelayServer implements RunningRelay {
 
   #pingAll(): void {
     for (const ws of this.#wss.clients) {
+      // A socket the relay stopped reading (rate limit, full queue) cannot show us its pong.
+      if (ws.isPaused) continue;
       if (this.#alive.get(ws) === false) {
-        this.#log('socket.ping_timeout', {});
+        this.#log('socket.ping_timeout', { conn: this.#socketIds.get(ws) });
         ws.terminate();
         continue;
       }
@@ -309,6 +457,20 @@ export class RelayServer implements RunningRelay {
 
   #onRequest(req: IncomingMessage, res: ServerResponse): void {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+    this.#trackRequest(req, res);
+    if (pathname === '/metrics') {
+      this.#serveMetrics(req, res);
+      return;
+    }
+    if (isAuthApiPath(pathname)) {
+      void handleAuthApi(req, res, pathname, {
+        core: this.core,
+        tokens: this.#tokens,
+        registry: this.#registry,
+        log: this.#log,
+      });
+      return;
+    }
     if (pathname === '/healthz') {
       const body = JSON.stringify({
         ok: true,
@@ -364,17 +526,65 @@ export class RelayServer implements RunningRelay {
     });
   }
 
+  /** Echoes the request id and logs the request once the response is done (or aborted). */
+  #trackRequest(req: IncomingMessage, res: ServerResponse): void {
+    const reqId = requestIdOf(req);
+    const started = performance.now();
+    res.setHeader('X-Request-Id', reqId);
+    res.once('close', () => {
+      this.#log('http.request', {
+        reqId,
+        method: req.method,
+        path: sanitizeUrl(req.url ?? '/'),
+        status: res.statusCode,
+        durationMs: Math.round((performance.now() - started) * 100) / 100,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      });
+    });
+  }
+
+  #serveMetrics(req: IncomingMessage, res: ServerResponse): void {
+    this.#metrics.render().then(
+      (body) => {
+        res.writeHead(200, {
+          'Content-Type': this.#metrics.contentType,
+          'Cache-Control': 'no-store',
+          'Content-Length': Buffer.byteLength(body),
+        });
+        res.end(req.method === 'HEAD' ? undefined : body);
+      },
+      (err: unknown) => {
+        this.#log('http.error', { path: '/metrics', error: String(err) });
+        if (!res.headersSent) sendText(res, 500, 'internal error\n');
+        else res.destroy();
+      },
+    );
+  }
+
+  /** Refuses an upgrade with an HTTP status (the request id echoed) and logs it. */
+  #refuseUpgrade(req: IncomingMessage, socket: Duplex, status: number, body: string): void {
+    const reqId = requestIdOf(req);
+    this.#log('http.upgrade_refused', {
+      reqId,
+      path: sanitizeUrl(req.url ?? '/'),
+      status,
+      reason: body,
+    });
+    refuseUpgrade(socket, status, body, reqId);
+  }
+
   #onUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
     if (this.#closing !== null) {
-      refuseUpgrade(socket, 503, 'relay shutting down');
+      this.#refuseUpgrade(req, socket, 503, 'relay shutting down');
       return;
     }
+    if (!this.#admit(req, socket)) return;
     // The raw path: URL normalization would rewrite `..` segments of doc names.
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
     if (pathname === SYNC_PATH) {
-      this.#wss.handleUpgrade(req, socket, head, (ws) =>
-        this.#attach(ws, (conn) => this.core.acceptMultiplexed(conn)),
+      this.#authorizedUpgrade(req, socket, head, (conn, access) =>
+        this.core.acceptMultiplexed(conn, access),
       );
       return;
     }
@@ -383,28 +593,168 @@ export class RelayServer implements RunningRelay {
       try {
         docName = decodeURIComponent(pathname.slice(YWS_PATH_PREFIX.length));
       } catch {
-        refuseUpgrade(socket, 400, 'invalid doc name: bad percent-encoding');
+        this.#refuseUpgrade(req, socket, 400, 'invalid doc name: bad percent-encoding');
         return;
       }
       const problem = docNameProblem(docName);
       if (problem !== undefined) {
-        refuseUpgrade(socket, 400, `invalid doc name: ${problem}`);
+        this.#refuseUpgrade(req, socket, 400, `invalid doc name: ${problem}`);
         return;
       }
-      this.#wss.handleUpgrade(req, socket, head, (ws) =>
-        this.#attach(ws, (conn) => this.core.acceptYWebsocket(conn, docName)),
+      this.#authorizedUpgrade(req, socket, head, (conn, access) =>
+        this.core.acceptYWebsocket(conn, docName, access),
       );
       return;
     }
-    refuseUpgrade(socket, 404, `no WebSocket endpoint at ${pathname}`);
+    this.#refuseUpgrade(req, socket, 404, `no WebSocket endpoint at ${sanitizeUrl(pathname)}`);
   }
 
-  #attach(ws: WebSocket, accept: (conn: RelayConnection) => ConnectionHandler): void {
+  /**
+   * Counts the connection against the total and per-address limits (released
+   * when its socket closes), or refuses it: 503 at the total, 429 per address.
+   */
+  #admit(req: IncomingMessage, socket: Duplex): boolean {
+    const ip = req.socket.remoteAddress ?? 'unknown';
+    const fromIp = this.#connectionsPerIp.get(ip) ?? 0;
+    if (this.#connections >= this.#limits.maxConnections) {
+      this.#metrics.rejected('too_many_connections');
+      this.#refuseUpgrade(req, socket, 503, 'too many connections');
+      return false;
+    }
+    if (fromIp >= this.#limits.maxConnectionsPerIp) {
+      this.#metrics.rejected('too_many_connections');
+      this.#refuseUpgrade(req, socket, 429, 'too many connections from this address');
+      return false;
+    }
+    this.#connections++;
+    this.#connectionsPerIp.set(ip, fromIp + 1);
+    socket.once('close', () => {
+      this.#connections--;
+      const left = (this.#connectionsPerIp.get(ip) ?? 1) - 1;
+      if (left > 0) this.#connectionsPerIp.set(ip, left);
+      else this.#connectionsPerIp.delete(ip);
+    });
+    return true;
+  }
+
+  /**
+   * Verifies the request's token, then upgrades. A refused token still gets
+   * the upgrade and then a close code (4401/4419/4403): browsers cannot read
+   * the HTTP status of a failed upgrade.
+   */
+  #authorizedUpgrade(
+    req: IncomingMessage,
+    socket: Duplex,
+    head: Buffer,
+    accept: (conn: RelayConnection, access: Access) => ConnectionHandler,
+  ): void {
+    authenticate(tokenOf(req.url), this.#tokens, this.#cluster).then(
+      (auth) => {
+        if (this.#closing !== null) {
+          this.#refuseUpgrade(req, socket, 503, 'relay shutting down');
+          return;
+        }
+        this.#wss.handleUpgrade(req, socket, head, (ws) => {
+          if (!auth.ok) {
+            this.#metrics.rejected(auth.rejected);
+            this.#log('auth.refused', {
+              reqId: requestIdOf(req),
+              code: auth.code,
+              reason: auth.reason,
+            });
+            ws.close(auth.code, auth.reason);
+            return;
+          }
+          // Peer links carry a whole cluster's gossip: a client-sized rate
+          // limit would throttle replication. They proved the cluster secret.
+          this.#attach(ws, req, (conn) => accept(conn, auth.access), auth.access.kind !== 'peer');
+          this.#closeAtExpiry(ws, auth.access);
+        });
+      },
+      (err: unknown) => {
+        this.#log('auth.error', { error: err instanceof Error ? err.message : String(err) });
+        this.#refuseUpgrade(req, socket, 500, 'internal error');
+      },
+    );
+  }
+
+  /** A session whose token expires is closed with `TokenExpired` at that moment. */
+  #closeAtExpiry(ws: WebSocket, access: Access): void {
+    if (access.kind !== 'client' || access.expiresAt === null) return;
+    const expiresAt = access.expiresAt;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = () => {
+      const left = expiresAt - Date.now();
+      if (left <= 0) {
+        this.#metrics.rejected('token_expired');
+        this.core.closeSessions((a) => a === access, CloseCode.TokenExpired, 'token expired');
+        return;
+      }
+      // setTimeout cannot wait longer than 2^31-1 ms (~24.8 days): re-arm in steps.
+      timer = setTimeout(arm, Math.min(left, MAX_TIMER_MS));
+    };
+    arm();
+    ws.once('close', () => clearTimeout(timer));
+  }
+
+  #attach(
+    ws: WebSocket,
+    req: IncomingMessage,
+    accept: (conn: RelayConnection) => ConnectionHandler,
+    rateLimited = true,
+  ): void {
+    const id = requestIdOf(req);
+    const metrics = this.#metrics;
+    this.#socketIds.set(ws, id);
+    this.#log('http.upgrade', { reqId: id, path: sanitizeUrl(req.url ?? '/'), status: 101 });
     this.#alive.set(ws, true);
     ws.on('pong', () => this.#alive.set(ws, true));
+    // Two reasons to stop reading: the session's queue is full, or the sender
+    // is over its rate. Reading resumes only when neither holds.
+    let sessionPaused = false;
+    let rateTimer: ReturnType<typeof setTimeout> | undefined;
+    const flow = () => {
+      const paused = sessionPaused || rateTimer !== undefined;
+      if (paused && !ws.isPaused) ws.pause();
+      else if (!paused && ws.isPaused && ws.readyState === WebSocket.OPEN) ws.resume();
+    };
+    const limiter = new RateLimiter(this.#limits.rateLimit);
+    const throttle = (bytes: number) => {
+      if (!rateLimited) return;
+      const waitMs = limiter.take(bytes);
+      if (waitMs === 0 || rateTimer !== undefined) return;
+      metrics.rejected('rate_limited');
+      const wait = (ms: number) => {
+        rateTimer = setTimeout(() => {
+          const more = limiter.waitMs();
+          if (more > 0) wait(more);
+          else {
+            rateTimer = undefined;
+            flow();
+          }
+        }, ms);
+      };
+      wait(waitMs);
+      flow();
+    };
     const conn: RelayConnection = {
+      id,
+      ...(req.socket.remoteAddress === undefined
+        ? {}
+        : { remoteAddress: req.socket.remoteAddress }),
+      pause: () => {
+        sessionPaused = true;
+        flow();
+      },
+      resume: () => {
+        sessionPaused = false;
+        flow();
+      },
       send: (frame) => {
-        if (ws.readyState === WebSocket.OPEN) ws.send(frame);
+        if (ws.readyState === WebSocket.OPEN) {
+          ws.send(frame);
+          metrics.frame('out', frame.byteLength);
+        }
       },
       close: (code, reason) => {
         if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) {
@@ -418,14 +768,30 @@ export class RelayServer implements RunningRelay {
     const handler = accept(conn);
     ws.on('message', (data, isBinary) => {
       this.#alive.set(ws, true);
+      const bytes = toBytes(data);
+      metrics.frame('in', bytes.byteLength);
+      throttle(bytes.byteLength);
       if (!isBinary) {
+        metrics.rejected('malformed');
         conn.close(CloseCode.MalformedFrame, 'text frames are not part of the protocol');
         handler.closed();
         return;
       }
-      handler.receive(toBytes(data));
+      handler.receive(bytes);
     });
-    ws.on('close', () => handler.closed());
-    ws.on('error', (err) => this.#log('socket.error', { error: err.message }));
+    ws.on('close', () => {
+      clearTimeout(rateTimer);
+      handler.closed();
+    });
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes with 1009 itself; counted here.
+      if (
+        err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ||
+        err.code === 'WS_ERR_TOO_MANY_BUFFERED_PARTS'
+      ) {
+        metrics.rejected('too_big');
+      }
+      this.#log('socket.error', { conn: id, error: err.message });
+    });
   }
 }

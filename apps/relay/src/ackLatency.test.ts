@@ -21,7 +21,13 @@ describe('ack latency', () => {
   it(`measures ${EDITS} durable acks through the relay app (LevelDB, synced writes) on loopback`, async () => {
     dataDir = await mkdtemp(join(tmpdir(), 'lattice-acks-'));
     // Default relay settings: 3 ms group-commit window, LevelDB writes with sync: true.
-    const relay = await startRelay({ host: '127.0.0.1', port: 0, dataDir, webDir: dataDir });
+    const relay = await startRelay({
+      auth: 'off',
+      host: '127.0.0.1',
+      port: 0,
+      dataDir,
+      webDir: dataDir,
+    });
     const replica = new Replica({
       storage: new MemoryStorage(),
       relays: [`ws://127.0.0.1:${relay.port}/sync`],

@@ -26,6 +26,7 @@ async function tempDir(): Promise<string> {
 /** Starts a relay; `port` 0 picks one, a number restarts "the same relay" on it. */
 async function start(dataDir: string, port = 0, extra: Partial<RelayOptions> = {}) {
   const relay = await startRelay({
+    auth: 'off',
     host: '127.0.0.1',
     port,
     dataDir,

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -24,6 +25,18 @@ export type CliCommand =
       heartbeatTimeoutMs?: number;
       publicUrl?: string;
       antiEntropyIntervalMs?: number;
+      /** Access control (`--auth`, default on). */
+      auth: 'on' | 'off';
+      /** From `--cluster-secret-file` or `LATTICE_CLUSTER_SECRET`. */
+      clusterSecret?: Uint8Array;
+      rotateKey: boolean;
+      retireKeys: string[];
+      /** Hostile-input limits, only when given (the relay has defaults). */
+      maxFrameBytes?: number;
+      maxConnections?: number;
+      maxConnectionsPerIp?: number;
+      maxDocsPerConnection?: number;
+      rateLimit?: { framesPerSecond: number; bytesPerSecond: number };
     };
 
 export const USAGE = `Usage: pnpm relay [options]
@@ -40,13 +53,32 @@ Options:
                       (default http://HOST:PORT as bound)
   --anti-entropy-interval <ms>  digest exchange with each peer this often, besides
                       on every reconnect (default 30000; 0: only on reconnect)
-  --auth off          access control; only "off" is supported for now
+  --auth on|off       access control (default on): tokens on every WebSocket and
+                      the /api/workspaces API; "off" lets anyone who can reach
+                      the relay read and write every workspace (development only)
+  --cluster-secret-file <path>  file with the secret shared by all relays of a
+                      cluster (at least 32 bytes; or env LATTICE_CLUSTER_SECRET);
+                      peer links authenticate with it, required for --peer with auth on
+  --rotate-key        sign new tokens with a fresh key (old keys keep verifying)
+  --retire-key <kid>  stop accepting tokens signed with key <kid> (repeatable)
   --web-dir <dir>     built web app to serve (default apps/web/dist)
   --ping-interval <ms>      WebSocket ping period; a socket that misses a pong is
                             dropped (default 15000)
   --heartbeat-interval <ms> Lattice heartbeat probes to /sync sockets (default 5000)
   --heartbeat-timeout <ms>  drop a /sync socket silent this long (default 15000)
-  --verbose           log every relay event to stderr as JSON lines
+  --max-frame-bytes <n>     largest WebSocket message, fragmented ones too; larger
+                            ones close with 1009 (default 16777216 = 16 MiB)
+  --max-connections <n>     open WebSockets in total; more get HTTP 503 (default 10000)
+  --max-connections-per-ip <n>  open WebSockets per client address; more get
+                            HTTP 429 (default 1000)
+  --max-docs-per-connection <n>  docs one /sync socket may subscribe; more get
+                            DocError TooManyDocs (default 20000)
+  --rate-limit <frames/s>   per-connection inbound frames per second, 2 s bursts;
+                            above it the relay stops reading the socket until the
+                            budget refills (default 500)
+  --rate-limit-bytes <bytes/s>  per-connection inbound bytes per second, same rule
+                            (default 16384 × --rate-limit, i.e. 8 MiB/s at 500)
+  --verbose           debug-level logs (every relay event) on stderr
   -h, --help          show this help
 `;
 
@@ -57,7 +89,11 @@ const DEFAULT_WEB_DIR = fileURLToPath(new URL('../../web/dist', import.meta.url)
  * Parses `lattice-relay` arguments. Relative paths resolve against `baseDir`
  * (the directory the user ran pnpm in). Throws `CliError` on any bad input.
  */
-export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
+export function parseCli(
+  argv: readonly string[],
+  baseDir: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): CliCommand {
   // `pnpm relay -- --port 0` may hand the separator through to us.
   const args = argv[0] === '--' ? argv.slice(1) : [...argv];
   let values: {
@@ -72,6 +108,15 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     'heartbeat-timeout'?: string;
     'public-url'?: string;
     'anti-entropy-interval'?: string;
+    'cluster-secret-file'?: string;
+    'rotate-key'?: boolean;
+    'retire-key'?: string[];
+    'max-frame-bytes'?: string;
+    'max-connections'?: string;
+    'max-connections-per-ip'?: string;
+    'max-docs-per-connection'?: string;
+    'rate-limit'?: string;
+    'rate-limit-bytes'?: string;
     verbose?: boolean;
     help?: boolean;
   };
@@ -92,6 +137,15 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
         'heartbeat-timeout': { type: 'string' },
         'public-url': { type: 'string' },
         'anti-entropy-interval': { type: 'string' },
+        'cluster-secret-file': { type: 'string' },
+        'rotate-key': { type: 'boolean' },
+        'retire-key': { type: 'string', multiple: true },
+        'max-frame-bytes': { type: 'string' },
+        'max-connections': { type: 'string' },
+        'max-connections-per-ip': { type: 'string' },
+        'max-docs-per-connection': { type: 'string' },
+        'rate-limit': { type: 'string' },
+        'rate-limit-bytes': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -122,18 +176,31 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     }
   }
 
-  const auth = values.auth ?? 'off';
-  if (auth !== 'off') {
+  const auth = values.auth ?? 'on';
+  if (auth !== 'on' && auth !== 'off') {
+    throw new CliError(`--auth must be "on" or "off", got "${auth}"`);
+  }
+  const fromBase = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
+  const clusterSecret = readClusterSecret(values['cluster-secret-file'], env, fromBase);
+  if (auth === 'on' && peers.length > 0 && clusterSecret === undefined) {
     throw new CliError(
-      `--auth ${auth} is not available: token auth arrives with the security work; only "--auth off" is supported for now`,
+      '--peer needs a cluster secret when auth is on: pass --cluster-secret-file <path> or set LATTICE_CLUSTER_SECRET',
     );
+  }
+  const retireKeys = values['retire-key'] ?? [];
+  for (const kid of retireKeys) {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(kid)) {
+      throw new CliError(`--retire-key must be a key id (letters, digits, _ and -), got "${kid}"`);
+    }
+  }
+  if (auth === 'off' && (values['rotate-key'] || retireKeys.length > 0)) {
+    throw new CliError('--rotate-key and --retire-key need --auth on');
   }
 
   const dataDir = values['data-dir'] ?? './data';
   if (dataDir === '') throw new CliError('--data-dir must not be empty');
   const webDir = values['web-dir'];
   if (webDir === '') throw new CliError('--web-dir must not be empty');
-  const fromBase = (p: string) => (isAbsolute(p) ? p : resolve(baseDir, p));
   const pingIntervalMs = milliseconds('--ping-interval', values['ping-interval']);
   const heartbeatIntervalMs = milliseconds('--heartbeat-interval', values['heartbeat-interval']);
   const heartbeatTimeoutMs = milliseconds('--heartbeat-timeout', values['heartbeat-timeout']);
@@ -173,7 +240,101 @@ export function parseCli(argv: readonly string[], baseDir: string): CliCommand {
     ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
     ...(publicUrl === undefined ? {} : { publicUrl: publicUrl.replace(/\/+$/, '') }),
     ...(aeText === undefined ? {} : { antiEntropyIntervalMs: Number(aeText) }),
+    auth,
+    ...(clusterSecret === undefined ? {} : { clusterSecret }),
+    rotateKey: values['rotate-key'] ?? false,
+    retireKeys,
+    ...limitFlags(values),
   };
+}
+
+/** Bytes per second allowed per frame per second when only `--rate-limit` is given. */
+const RATE_LIMIT_BYTES_PER_FRAME = 16 * 1024;
+
+function limitFlags(values: Record<string, string | boolean | string[] | undefined>): {
+  maxFrameBytes?: number;
+  maxConnections?: number;
+  maxConnectionsPerIp?: number;
+  maxDocsPerConnection?: number;
+  rateLimit?: { framesPerSecond: number; bytesPerSecond: number };
+} {
+  const maxFrameBytes = count('--max-frame-bytes', values['max-frame-bytes']);
+  const maxConnections = count('--max-connections', values['max-connections']);
+  const maxConnectionsPerIp = count('--max-connections-per-ip', values['max-connections-per-ip']);
+  const maxDocsPerConnection = count(
+    '--max-docs-per-connection',
+    values['max-docs-per-connection'],
+  );
+  const framesPerSecond = count('--rate-limit', values['rate-limit']);
+  const bytesPerSecond = count('--rate-limit-bytes', values['rate-limit-bytes']);
+  const rateLimit =
+    framesPerSecond === undefined && bytesPerSecond === undefined
+      ? undefined
+      : {
+          framesPerSecond: framesPerSecond ?? 500,
+          bytesPerSecond: bytesPerSecond ?? (framesPerSecond ?? 500) * RATE_LIMIT_BYTES_PER_FRAME,
+        };
+  return {
+    ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }),
+    ...(maxConnections === undefined ? {} : { maxConnections }),
+    ...(maxConnectionsPerIp === undefined ? {} : { maxConnectionsPerIp }),
+    ...(maxDocsPerConnection === undefined ? {} : { maxDocsPerConnection }),
+    ...(rateLimit === undefined ? {} : { rateLimit }),
+  };
+}
+
+/** A positive whole number flag (at most 2^40, so any later arithmetic stays exact). */
+function count(flag: string, text: unknown): number | undefined {
+  if (text === undefined) return undefined;
+  if (
+    typeof text !== 'string' ||
+    !/^\d{1,13}$/.test(text) ||
+    Number(text) === 0 ||
+    Number(text) > 2 ** 40
+  ) {
+    throw new CliError(`${flag} must be a positive whole number, got "${String(text)}"`);
+  }
+  return Number(text);
+}
+
+/** Minimum cluster secret length (HS256 wants 256 bits of key). */
+const MIN_SECRET_BYTES = 32;
+
+/**
+ * The cluster secret from `--cluster-secret-file` (wins) or the
+ * `LATTICE_CLUSTER_SECRET` env var; trailing whitespace is dropped so that
+ * `echo`-written files and hand-edited ones agree.
+ */
+function readClusterSecret(
+  file: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  fromBase: (p: string) => string,
+): Uint8Array | undefined {
+  let text: string;
+  let source: string;
+  if (file !== undefined) {
+    if (file === '') throw new CliError('--cluster-secret-file must not be empty');
+    source = `--cluster-secret-file ${file}`;
+    try {
+      text = readFileSync(fromBase(file), 'utf8');
+    } catch (err) {
+      throw new CliError(
+        `${source}: cannot read it (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
+    }
+  } else if (env.LATTICE_CLUSTER_SECRET !== undefined && env.LATTICE_CLUSTER_SECRET !== '') {
+    source = 'LATTICE_CLUSTER_SECRET';
+    text = env.LATTICE_CLUSTER_SECRET;
+  } else {
+    return undefined;
+  }
+  const secret = new TextEncoder().encode(text.replace(/\s+$/, ''));
+  if (secret.byteLength < MIN_SECRET_BYTES) {
+    throw new CliError(
+      `${source}: the cluster secret must be at least ${MIN_SECRET_BYTES} bytes, got ${secret.byteLength}`,
+    );
+  }
+  return secret;
 }
 
 function milliseconds(flag: string, text: string | undefined): number | undefined {

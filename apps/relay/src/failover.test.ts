@@ -15,6 +15,7 @@ afterEach(async () => {
 async function relay(): Promise<RunningRelay> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lattice-fo-'));
   const r = await startRelay({
+    auth: 'off',
     host: '127.0.0.1',
     port: 0,
     dataDir,

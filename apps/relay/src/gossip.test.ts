@@ -14,6 +14,7 @@ afterEach(async () => {
 async function relay(extra: Partial<RelayOptions> = {}): Promise<RunningRelay> {
   const dataDir = await mkdtemp(join(tmpdir(), 'lattice-gossip-'));
   const r = await startRelay({
+    auth: 'off',
     host: '127.0.0.1',
     port: 0,
     dataDir,

@@ -5,7 +5,7 @@
 
 import { type RelayOptions, RelayServer, type RunningRelay } from './RelayServer.ts';
 
-export { LevelStorage } from './LevelStorage.ts';
+export { LevelStorage, type LevelStorageOptions } from './LevelStorage.ts';
 export type { RelayOptions, RunningRelay } from './RelayServer.ts';
 
 /** Starts a relay in this process; resolves once it listens (see `RunningRelay.url`). */

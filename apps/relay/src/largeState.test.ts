@@ -57,6 +57,7 @@ describe('large state', () => {
 
     const relayEvents: string[] = [];
     const relay = await startRelay({
+      auth: 'off',
       host: '127.0.0.1',
       port: 0,
       dataDir,

@@ -79,7 +79,7 @@ describe('lattice-relay CLI', { timeout: 30_000 }, () => {
       [['--port', 'http'], /--port must be an integer/],
       [['--port', '70000'], /--port must be an integer/],
       [['--peer', 'http://example.com'], /--peer must be a ws:\/\/ or wss:\/\/ URL/],
-      [['--auth', 'token'], /token auth arrives with the security work/],
+      [['--auth', 'token'], /--auth must be "on" or "off"/],
       [['--port'], /--port/],
       [['--ping-interval', '0'], /--ping-interval must be a positive whole number/],
       [['--heartbeat-interval', '20000'], /--heartbeat-timeout must be longer/],
@@ -100,7 +100,7 @@ describe('lattice-relay CLI', { timeout: 30_000 }, () => {
 
   it('starts on a free port, serves, and shuts down gracefully on SIGTERM', async () => {
     const cwd = await tempDir();
-    const r = run(['--', '--port', '0', '--data-dir', 'relay-data'], cwd);
+    const r = run(['--', '--port', '0', '--data-dir', 'relay-data', '--auth', 'off'], cwd);
     const url = await listening(r);
     expect(r.stdout()).toBe(`listening on ${url}\n`);
 
@@ -121,6 +121,7 @@ describe('lattice-relay CLI', { timeout: 30_000 }, () => {
 
     // The data dir was resolved against INIT_CWD (where the user ran pnpm).
     const relay = await startRelay({
+      auth: 'off',
       port: 0,
       dataDir: join(cwd, 'relay-data'),
       webDir: join(cwd, 'no-web'),

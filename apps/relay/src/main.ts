@@ -3,26 +3,14 @@
  * `listening on http://HOST:PORT`, to stdout once ready; logs go to stderr as
  * JSON lines. SIGINT/SIGTERM close gracefully (exit 0).
  */
-import type { RelayLog } from '@lattice/replication';
 import { CliError, parseCli, USAGE } from './cli.ts';
 import { startRelay } from './index.ts';
-
-/** Events worth a line even when not verbose: something went wrong or needs attention. */
-const NOTABLE = /failed|error|timeout|unused|peer\.open|peer\.close/;
-
-function jsonLogger(verbose: boolean): RelayLog {
-  return (event, fields) => {
-    if (!verbose && !NOTABLE.test(event)) return;
-    process.stderr.write(
-      `${JSON.stringify({ time: new Date().toISOString(), event, ...fields })}\n`,
-    );
-  };
-}
+import { createLogger, relayLog } from './logger.ts';
 
 async function main(): Promise<number> {
   let command: ReturnType<typeof parseCli>;
   try {
-    command = parseCli(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd());
+    command = parseCli(process.argv.slice(2), process.env.INIT_CWD ?? process.cwd(), process.env);
   } catch (err) {
     if (!(err instanceof CliError)) throw err;
     process.stderr.write(`lattice-relay: ${err.message}\nRun with --help for usage.\n`);
@@ -32,10 +20,29 @@ async function main(): Promise<number> {
     process.stdout.write(USAGE);
     return 0;
   }
-  const log = jsonLogger(command.verbose);
+  // pino JSON lines on stderr (docs/OPERATIONS.md): info by default, debug with --verbose.
+  const log = relayLog(createLogger({ verbose: command.verbose }));
+  if (command.auth === 'off') {
+    process.stderr.write(
+      'WARNING: --auth off: anyone who can reach this relay can read and write every workspace\n',
+    );
+  }
   let relay: Awaited<ReturnType<typeof startRelay>>;
   try {
     relay = await startRelay({
+      auth: command.auth,
+      ...(command.clusterSecret === undefined ? {} : { clusterSecret: command.clusterSecret }),
+      rotateKey: command.rotateKey,
+      retireKeys: command.retireKeys,
+      ...(command.maxFrameBytes === undefined ? {} : { maxFrameBytes: command.maxFrameBytes }),
+      ...(command.maxConnections === undefined ? {} : { maxConnections: command.maxConnections }),
+      ...(command.maxConnectionsPerIp === undefined
+        ? {}
+        : { maxConnectionsPerIp: command.maxConnectionsPerIp }),
+      ...(command.maxDocsPerConnection === undefined
+        ? {}
+        : { maxDocsPerConnection: command.maxDocsPerConnection }),
+      ...(command.rateLimit === undefined ? {} : { rateLimit: command.rateLimit }),
       host: command.host,
       port: command.port,
       dataDir: command.dataDir,

@@ -5,13 +5,20 @@ import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { notifyLocalStorage } from './hooks/useLocalStorageKey.ts';
 import './styles.css';
-import { readSessionFragment } from './lib/sessionLink.ts';
+import { readSessionFragment, takeFragmentParam } from './lib/sessionLink.ts';
+import { AuthApi, apiBaseOf } from './workspace/AuthApi.ts';
 import { loadIdentity } from './workspace/identity.ts';
 import { relayUrls } from './workspace/relays.ts';
 import { parseRoute } from './workspace/routes.ts';
+import { TOKEN_FRAGMENT_KEY } from './workspace/tokens.ts';
 import { WorkspaceController } from './workspace/WorkspaceController.ts';
 import { WorkspaceSession } from './workspace/WorkspaceSession.ts';
-import { rememberWorkspace, WORKSPACES_KEY } from './workspace/workspaces.ts';
+import {
+  readWorkspaces,
+  rememberToken,
+  rememberWorkspace,
+  WORKSPACES_KEY,
+} from './workspace/workspaces.ts';
 
 let relays: string[];
 let warning: string | null = null;
@@ -33,14 +40,43 @@ try {
 // belongs to the workspace in the link's path, and leaves the address bar at once so a
 // bookmark or a copied address does not keep it.
 const linked = readSessionFragment(window.location.hash);
+// A share link (`#token=<jwt>`) grants access to the workspace in its path: kept with that
+// workspace, and out of the address bar at once (history, bookmarks, screen shares).
+const shared = takeFragmentParam(linked.rest, TOKEN_FRAGMENT_KEY);
 const startRoute = parseRoute(window.location.pathname);
 const linkSession =
   linked.token !== null && startRoute.kind === 'workspace'
     ? { workspaceId: startRoute.workspaceId, token: linked.token }
     : null;
-if (linked.token !== null) {
+if (shared.token !== null && startRoute.kind === 'workspace') {
+  rememberToken(window.localStorage, startRoute.workspaceId, shared.token, Date.now());
+}
+if (linked.token !== null || shared.token !== null) {
   const { pathname, search } = window.location;
-  window.history.replaceState(window.history.state, '', `${pathname}${search}${linked.rest}`);
+  window.history.replaceState(window.history.state, '', `${pathname}${search}${shared.rest}`);
+}
+
+let authApi: AuthApi | null = null;
+try {
+  authApi = relays[0] === undefined ? null : new AuthApi(apiBaseOf(relays[0]));
+} catch (error) {
+  warning ??= `${error instanceof Error ? error.message : String(error)}: sharing is unavailable.`;
+}
+
+/** Access options for a workspace, from what this browser stored about it. */
+function authFor(workspaceId: string) {
+  const entry = readWorkspaces(window.localStorage).find((e) => e.id === workspaceId);
+  return {
+    ...(entry?.token ? { token: entry.token } : {}),
+    auth: {
+      api: authApi,
+      createdHere: entry?.createdHere ?? false,
+      saveToken: (token: string) => {
+        rememberToken(window.localStorage, workspaceId, token, Date.now());
+        notifyLocalStorage(WORKSPACES_KEY);
+      },
+    },
+  };
 }
 
 // Make sure a name and colour exist before anything renders or joins awareness.
@@ -52,6 +88,7 @@ const controller = new WorkspaceController<WorkspaceSession>({
     WorkspaceSession.open(workspaceId, {
       relays,
       ...(cluster ? { cluster } : {}),
+      ...authFor(workspaceId),
       sessionToken: linkSession?.workspaceId === workspaceId ? linkSession.token : undefined,
     }),
   create: () => {
@@ -59,7 +96,12 @@ const controller = new WorkspaceController<WorkspaceSession>({
     // Recorded before seeding, so a workspace made here is never orphaned in IndexedDB.
     rememberWorkspace(window.localStorage, { id: workspaceId, createdHere: true }, Date.now());
     notifyLocalStorage(WORKSPACES_KEY);
-    return WorkspaceSession.create({ relays, workspaceId, ...(cluster ? { cluster } : {}) });
+    return WorkspaceSession.create({
+      relays,
+      workspaceId,
+      ...(cluster ? { cluster } : {}),
+      ...authFor(workspaceId),
+    });
   },
 });
 

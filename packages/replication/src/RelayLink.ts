@@ -1,6 +1,6 @@
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
-import type { FrontLink, LinkEvents, LinkState } from './frontLink.ts';
-import type { Transport, TransportFactory } from './ports.ts';
+import { accessProblemOf, type FrontLink, type LinkEvents, type LinkState } from './frontLink.ts';
+import type { Transport, TransportCloseEvent, TransportFactory } from './ports.ts';
 import {
   CloseCode,
   type DocMessage,
@@ -47,6 +47,8 @@ export class RelayLink implements FrontLink {
   #attempt = 0;
   #urlIndex = 0;
   #stopped = true;
+  /** The relay refused our token (4401/4403/4419): no retries until `setUrls` brings a new list. */
+  #denied = false;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #deadlineTimer: ReturnType<typeof setTimeout> | null = null;
   #heartbeatTimer: ReturnType<typeof setInterval> | null = null;
@@ -115,7 +117,7 @@ export class RelayLink implements FrontLink {
    * network change may have left it half-open.
    */
   reconnect(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#denied) return;
     if (this.#transport === null) {
       this.#attempt = 0;
       this.#connect();
@@ -133,7 +135,18 @@ export class RelayLink implements FrontLink {
   setUrls(urls: readonly string[]): void {
     if (urls.length === 0) throw new RangeError('RelayLink needs at least one relay URL');
     const current = this.endpoint.url;
+    const changed = !sameList(this.#o.urls, urls);
     this.#o = { ...this.#o, urls: [...urls] };
+    if (this.#denied) {
+      // The same list means the same token: asking again would only be refused again.
+      if (!changed) return;
+      this.#denied = false;
+      this.#urlIndex = urls.length - 1;
+      if (this.#stopped) return;
+      this.#attempt = 0;
+      this.#failed();
+      return;
+    }
     const at = urls.indexOf(current);
     if (at >= 0) {
       this.#urlIndex = at;
@@ -222,9 +235,16 @@ export class RelayLink implements FrontLink {
     transport.onMessage = (frame) => {
       if (epoch === this.#epoch) this.#receive(frame);
     };
-    transport.onClose = () => {
+    transport.onClose = (event: TransportCloseEvent) => {
       if (epoch !== this.#epoch) return;
       this.#teardown();
+      const problem = accessProblemOf(event.code);
+      if (problem !== null) {
+        this.#denied = true;
+        this.#setState('offline');
+        this.#o.onDenied(problem, event.reason);
+        return;
+      }
       this.#failed();
     };
     this.#setState('connecting');
@@ -259,6 +279,7 @@ export class RelayLink implements FrontLink {
       this.#heartbeatTimer = setInterval(() => this.#sendHeartbeat(), this.#o.heartbeatIntervalMs);
       this.#relayId = frame.hello.id ?? null;
       this.#o.onInfo();
+      this.#o.onAccess(frame.hello.access ?? null);
       this.#setState('ready');
       this.#o.onReady(this.#epoch);
       return;
@@ -391,6 +412,10 @@ export class RelayLink implements FrontLink {
     if (!transport || this.#state !== 'ready') return;
     for (const batch of splitDocMessages(messages)) transport.send(encodeDocs(batch));
   }
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((url, i) => url === b[i]);
 }
 
 function detach(transport: Transport): void {

@@ -17,7 +17,7 @@ import type {
   TransportFactory,
 } from './ports.ts';
 import {
-  type DocErrorCode,
+  DocErrorCode,
   type DocMessage,
   decodeFrame,
   decodeYMessage,
@@ -27,6 +27,7 @@ import {
   encodeSyncStep2,
   encodeSyncUpdate,
   FrameType,
+  type HelloAccess,
   isValidDocName,
   ProtocolError,
   SyncStep,
@@ -35,9 +36,11 @@ import {
 } from './protocol.ts';
 import { RelayLink } from './RelayLink.ts';
 import type {
+  AccessProblem,
   DocReplicationInfo,
   RelayEndpoint,
   RelayInfo,
+  ReplicaAccess,
   ReplicationInfo,
   StateVectorEntry,
 } from './replicationInfo.ts';
@@ -62,6 +65,8 @@ const DIRTY_PREFIX = 'dirty:';
 const MARKER = new Uint8Array([1]);
 /** State vector of an empty doc: asks for everything. */
 const EMPTY_STATE_VECTOR = new Uint8Array([0]);
+/** An update that changes nothing: a read-only replica's sync step 2, which the relay acks without storing anything. */
+const EMPTY_UPDATE = new Uint8Array([0, 0]);
 
 export interface ReplicaOptions {
   storage: StorageAdapter;
@@ -213,6 +218,8 @@ export class Replica implements DocSource {
   #scanned = false;
   #destroyed = false;
   #removeOnlineListener: (() => void) | null = null;
+  #access: ReplicaAccess = { role: null, problem: null, reason: '' };
+  #accessListeners = new Set<(access: ReplicaAccess) => void>();
 
   constructor(options: ReplicaOptions) {
     if (!options?.storage) throw new TypeError('Replica needs a storage adapter');
@@ -262,6 +269,9 @@ export class Replica implements DocSource {
           this.#onClusterAck(docName, relayId, stateVector),
         onError: (error: Error) => this.#onError(error),
         onInfo: () => this.#onLinkInfo(),
+        onAccess: (role: HelloAccess | null) =>
+          this.#setAccess({ role, problem: null, reason: '' }),
+        onDenied: (problem: AccessProblem, reason: string) => this.#deny(problem, reason),
         onDocLost: (docName: string) => this.#onDocLost(docName),
         onProbe: (docName: string, newSocket: boolean) => this.#onProbe(docName, newSocket),
       };
@@ -622,7 +632,14 @@ export class Replica implements DocSource {
         `setRelays cannot switch protocols (${link.endpoint.protocol} → ${first.protocol})`,
       );
     }
+    const changed =
+      endpoints.length !== this.#endpoints.length ||
+      endpoints.some((e, i) => e.url !== this.#endpoints[i]?.url);
     this.#endpoints = endpoints;
+    // New URLs carry a new token: whatever the old one was refused for no longer holds.
+    if (changed && this.#access.problem !== null) {
+      this.#setAccess({ role: this.#access.role, problem: null, reason: '' });
+    }
     for (const { url } of endpoints) {
       if (!this.#relayStats.has(url)) {
         this.#relayStats.set(url, { relayId: null, lastAckAt: null, rttMs: null });
@@ -652,6 +669,45 @@ export class Replica implements DocSource {
         stateVector: vectorEntries(entry?.acked.get(key) ?? new Map()),
       })),
     };
+  }
+
+  /**
+   * What the relays let this replica do: the role from the relay's `Hello`
+   * (`read`: local edits stay local and pending, the UI should prevent them)
+   * and, once a relay refused the token, the problem. A refused replica stops
+   * reconnecting until `setRelays` gets different URLs (a new token).
+   */
+  get access(): ReplicaAccess {
+    return this.#access;
+  }
+
+  /** Called with the new `access` whenever it changes; returns the unsubscribe function. */
+  onAccessChange(listener: (access: ReplicaAccess) => void): () => void {
+    this.#accessListeners.add(listener);
+    return () => this.#accessListeners.delete(listener);
+  }
+
+  #setAccess(next: ReplicaAccess): void {
+    const current = this.#access;
+    if (
+      current.role === next.role &&
+      current.problem === next.problem &&
+      current.reason === next.reason
+    ) {
+      return;
+    }
+    this.#access = Object.freeze({ ...next });
+    for (const listener of [...this.#accessListeners]) listener(this.#access);
+  }
+
+  #deny(problem: AccessProblem, reason: string): void {
+    this.#onError(new Error(`relay refused access (${problem}): ${reason || 'no reason given'}`));
+    this.#setAccess({ role: this.#access.role, problem, reason });
+    this.#infoChanged();
+  }
+
+  #readOnly(): boolean {
+    return this.#access.role === 'read';
   }
 
   /** Connect now, skipping the backoff wait (also done on the browser's `online` event). */
@@ -959,7 +1015,12 @@ export class Replica implements DocSource {
       entry.holdMark ??= new Map();
       raiseClock(entry.holdMark, doc.clientID, Y.getState(doc.store, doc.clientID));
       const link = this.#link;
-      if (link?.state === 'ready' && entry.subEpoch === link.epoch && entry.refused === null) {
+      if (
+        link?.state === 'ready' &&
+        entry.subEpoch === link.epoch &&
+        entry.refused === null &&
+        !this.#readOnly()
+      ) {
         const seq = nextSeq(entry, link.epoch);
         if (entry.reconciledSeq > 0) entry.awaitSeq = seq;
         link.enqueue({ docName: entry.name, message: encodeSyncUpdate(update), seq });
@@ -1186,11 +1247,14 @@ export class Replica implements DocSource {
     switch (message.type) {
       case YMessageType.Sync: {
         if (message.step === SyncStep.Step1) {
-          const update = await this.#diffFor(entry, message.payload);
+          // Read-only: our changes stay here (pending); the empty answer still completes the exchange.
+          const update = this.#readOnly()
+            ? EMPTY_UPDATE
+            : await this.#diffFor(entry, message.payload);
           if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
           // Always sent, even when empty: its sequence number is what the ack names.
           const seq = nextSeq(entry, epoch);
-          if (entry.dirty) entry.awaitSeq = seq;
+          if (entry.dirty && !this.#readOnly()) entry.awaitSeq = seq;
           // A repeated step 1 (a duplicate, or a y-websocket server's greeting on a new socket) moves it on.
           entry.reconciledSeq = seq;
           link.enqueue({ docName, message: encodeSyncStep2(update), seq });
@@ -1301,7 +1365,19 @@ export class Replica implements DocSource {
   #onDocError(docName: string, code: DocErrorCode, reason: string): void {
     const entry = this.#entries.get(docName);
     if (!entry || entry.subEpoch !== this.#link?.epoch) return;
+    if (code === DocErrorCode.ReadOnly) {
+      // The relay dropped an update of ours and stays subscribed: keep receiving, stop sending,
+      // and never let a later ack clear the dropped change's pending mark.
+      entry.awaitSeq = null;
+      this.#onError(new Error(`relay refused an update to ${docName}: read-only (${reason})`));
+      if (!this.#readOnly()) this.#setAccess({ ...this.#access, role: 'read' });
+      this.#notify();
+      return;
+    }
     this.#refuse(entry, `${reason} (code ${code})`);
+    if (code === DocErrorCode.Forbidden) {
+      this.#setAccess({ role: this.#access.role, problem: 'forbidden', reason });
+    }
   }
 
   #refuse(entry: DocEntry, reason: string): void {

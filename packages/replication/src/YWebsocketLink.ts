@@ -1,6 +1,6 @@
 import { type BackoffOptions, backoffDelay } from './backoff.ts';
-import type { FrontLink, LinkEvents, LinkState } from './frontLink.ts';
-import type { Transport, TransportFactory } from './ports.ts';
+import { accessProblemOf, type FrontLink, type LinkEvents, type LinkState } from './frontLink.ts';
+import type { Transport, TransportCloseEvent, TransportFactory } from './ports.ts';
 import {
   CloseCode,
   type DocMessage,
@@ -11,7 +11,10 @@ import {
 } from './protocol.ts';
 
 export interface YWebsocketLinkOptions extends LinkEvents {
-  /** Server base URLs (`ws://host:1234`); doc sockets go to `${url}/${docName}`. Failures rotate through them. */
+  /**
+   * Server base URLs (`ws://host:1234`); doc sockets go to `${url}/${docName}`
+   * (a query string, e.g. `?token=…`, stays at the end). Failures rotate through them.
+   */
   urls: readonly string[];
   transportFactory: TransportFactory;
   /** A doc socket silent this long gets a sync step 1 (the y-websocket heartbeat). */
@@ -68,6 +71,8 @@ export class YWebsocketLink implements FrontLink {
   #attempt = 0;
   #urlIndex = 0;
   #stopped = true;
+  /** The server refused our token (4401/4403/4419): no retries until `setUrls` brings a new list. */
+  #denied = false;
   #retryTimer: ReturnType<typeof setTimeout> | null = null;
   #tick: ReturnType<typeof setInterval> | null = null;
   #sockets = new Map<string, DocSocket>();
@@ -122,11 +127,19 @@ export class YWebsocketLink implements FrontLink {
   setUrls(urls: readonly string[]): void {
     if (urls.length === 0) throw new RangeError('YWebsocketLink needs at least one server URL');
     const current = this.endpoint.url;
+    const changed =
+      urls.length !== this.#o.urls.length || urls.some((u, i) => u !== this.#o.urls[i]);
     this.#o = { ...this.#o, urls: [...urls] };
-    const at = urls.indexOf(current);
-    if (at >= 0) {
-      this.#urlIndex = at;
-      return;
+    if (this.#denied) {
+      // The same list means the same token: asking again would only be refused again.
+      if (!changed) return;
+      this.#denied = false;
+    } else {
+      const at = urls.indexOf(current);
+      if (at >= 0) {
+        this.#urlIndex = at;
+        return;
+      }
     }
     // `#fail` moves on to the next URL: index 0.
     this.#urlIndex = urls.length - 1;
@@ -161,7 +174,7 @@ export class YWebsocketLink implements FrontLink {
   }
 
   reconnect(): void {
-    if (this.#stopped) return;
+    if (this.#stopped || this.#denied) return;
     if (this.#state === 'offline') {
       this.#attempt = 0;
       this.#connect();
@@ -261,13 +274,27 @@ export class YWebsocketLink implements FrontLink {
       pilot.close(CloseCode.Normal, 'reachability probe');
       this.#ready();
     };
-    pilot.onClose = () => {
+    pilot.onClose = (event: TransportCloseEvent) => {
       if (this.#pilot !== pilot) return;
       clearTimeout(deadline);
       this.#pilot = null;
-      this.#fail();
+      if (!this.#deny(event)) this.#fail();
     };
     pilot.connect();
+  }
+
+  /** A close for lack of access stops the whole link: every doc socket carries the same token. */
+  #deny(event: TransportCloseEvent): boolean {
+    const problem = accessProblemOf(event.code);
+    if (problem === null) return false;
+    this.#denied = true;
+    this.#closeAll();
+    this.#epoch++;
+    if (this.#retryTimer !== null) clearTimeout(this.#retryTimer);
+    this.#retryTimer = null;
+    this.#setState('offline');
+    this.#o.onDenied(problem, event.reason);
+    return true;
   }
 
   /** The server could not be reached: everything in flight is unconfirmed; retry after a backoff. */
@@ -330,9 +357,12 @@ export class YWebsocketLink implements FrontLink {
   }
 
   #docUrl(docName: string): string {
-    const base = this.endpoint.url.replace(/\/+$/, '');
+    const url = this.endpoint.url;
+    const q = url.indexOf('?');
+    const base = (q < 0 ? url : url.slice(0, q)).replace(/\/+$/, '');
+    const query = q < 0 ? '' : url.slice(q);
     // Like y-websocket's provider: the name is the path; only characters a URL cannot carry are escaped.
-    return `${base}/${docName.split('/').map(encodeURIComponent).join('/')}`;
+    return `${base}/${docName.split('/').map(encodeURIComponent).join('/')}${query}`;
   }
 
   #open(socket: DocSocket): void {
@@ -364,10 +394,11 @@ export class YWebsocketLink implements FrontLink {
     transport.onMessage = (frame) => {
       if (epoch === this.#epoch && socket.transport === transport) this.#receive(socket, frame);
     };
-    transport.onClose = () => {
+    transport.onClose = (event: TransportCloseEvent) => {
       if (epoch !== this.#epoch || socket.transport !== transport) return;
       const everOpen = socket.state === 'open';
       socket.transport = null;
+      if (this.#deny(event)) return;
       if (!everOpen) {
         // Refused: the server (not just this doc) is unreachable.
         this.#fail();

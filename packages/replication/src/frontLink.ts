@@ -1,5 +1,5 @@
-import type { DocErrorCode, DocMessage } from './protocol.ts';
-import type { RelayEndpoint } from './replicationInfo.ts';
+import { CloseCode, type DocErrorCode, type DocMessage, type HelloAccess } from './protocol.ts';
+import type { AccessProblem, RelayEndpoint } from './replicationInfo.ts';
 
 /** `offline`: no connection (waiting to retry); `connecting`: in progress; `ready`: docs may be synced. */
 export type LinkState = 'offline' | 'connecting' | 'ready';
@@ -19,6 +19,14 @@ export interface LinkEvents {
   onError: (error: Error) => void;
   /** Relay id or heartbeat round trip changed. */
   onInfo: () => void;
+  /** Lattice only: the relay's `Hello` said what this connection may do (before `onReady`). */
+  onAccess: (role: HelloAccess | null) => void;
+  /**
+   * The relay closed with 4401/4403/4419: the token is not good enough. The
+   * link stops retrying (every relay of a cluster shares one registry) until
+   * `setUrls` gets a different list (a new token).
+   */
+  onDenied: (problem: AccessProblem, reason: string) => void;
   /** y-websocket only: the doc's own socket ended; whatever was in flight on it is unconfirmed. */
   onDocLost: (docName: string) => void;
   /**
@@ -58,4 +66,18 @@ export interface FrontLink {
   hold(): () => void;
   /** Whether the doc is open in the UI (y-websocket keeps those on their own sockets first). */
   setLive(docName: string, live: boolean): void;
+}
+
+/** The access problem a close code stands for (`null`: not about access, retry as usual). */
+export function accessProblemOf(code: number): AccessProblem | null {
+  switch (code) {
+    case CloseCode.Unauthorized:
+      return 'unauthorized';
+    case CloseCode.Forbidden:
+      return 'forbidden';
+    case CloseCode.TokenExpired:
+      return 'expired';
+    default:
+      return null;
+  }
 }

@@ -28,8 +28,12 @@ export const SYNC_PATH = '/sync';
 /** URL path prefix of the plain y-websocket endpoint (`/ws/<docName>`). */
 export const YWS_PATH_PREFIX = '/ws/';
 
-/** Default maximum size of one frame in bytes (both directions). */
-export const DEFAULT_MAX_FRAME_BYTES = 32 * 1024 * 1024;
+/**
+ * Default maximum size of one frame in bytes (both directions; the relay's
+ * `--max-frame-bytes`). Sixteen batches of `TARGET_BATCH_BYTES`: a single
+ * larger message is a whole doc in one update, far beyond a notes doc.
+ */
+export const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** Front ends split batches so one frame stays under this many bytes. */
 export const TARGET_BATCH_BYTES = 1024 * 1024;
 /** Longest doc name accepted, in UTF-8 bytes. */

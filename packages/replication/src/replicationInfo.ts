@@ -4,6 +4,21 @@
  * `Replica.docReplicationInfo()` return fresh snapshots.
  */
 
+import type { HelloAccess } from './protocol.ts';
+
+/** Why the relays refuse this replica's token: 4401, 4403 (or `DocError(Forbidden)`), 4419. */
+export type AccessProblem = 'unauthorized' | 'forbidden' | 'expired';
+
+/** What the relays let this replica do (`Replica.access`). */
+export interface ReplicaAccess {
+  /** From the relay's latest `Hello` (kept while offline); `null`: not told yet, or a y-websocket server. */
+  role: HelloAccess | null;
+  /** Set when the relay refused the token; the replica then stops reconnecting until `setRelays` gets new URLs. */
+  problem: AccessProblem | null;
+  /** The relay's close reason (or `DocError` reason) for `problem`; '' when none. */
+  reason: string;
+}
+
 /** A relay to sync with. `y-websocket`: `url` is the server base (doc sockets at `${url}/${docName}`). */
 export interface RelayEndpoint {
   url: string;

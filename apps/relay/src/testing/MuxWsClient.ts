@@ -39,9 +39,13 @@ export class MuxWsClient {
   /** Sync messages numbered per doc, as a front end numbers them (what acks count). */
   readonly #seqs = new Map<string, number>();
 
-  /** Connects to `baseUrl` (`http://host:port`) + `/sync`; call `hello()` (or send raw frames) next. */
-  constructor(baseUrl: string) {
-    this.ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/sync`);
+  /**
+   * Connects to `baseUrl` (`http://host:port`) + `/sync` (with `?token=` when
+   * `options.token` is given); call `hello()` (or send raw frames) next.
+   */
+  constructor(baseUrl: string, options: { token?: string } = {}) {
+    const query = options.token === undefined ? '' : `?token=${encodeURIComponent(options.token)}`;
+    this.ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/sync${query}`);
     this.ws.binaryType = 'nodebuffer';
     this.#opened = new Promise((resolve, reject) => {
       this.ws.once('open', () => resolve());

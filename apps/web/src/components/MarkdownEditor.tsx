@@ -24,6 +24,8 @@ export interface MarkdownEditorApi {
 interface Props {
   body: Y.Text;
   awareness: Awareness;
+  /** Read-only link: the text shows (with others' cursors) but cannot be changed. */
+  readOnly?: boolean;
   ref?: Ref<MarkdownEditorApi>;
 }
 
@@ -31,7 +33,7 @@ interface Props {
  * The note body: CodeMirror 6 bound to the note's Y.Text. Remote cursors come
  * from awareness; undo/redo only reverts this person's own edits.
  */
-export function MarkdownEditor({ body, awareness, ref }: Props) {
+export function MarkdownEditor({ body, awareness, readOnly = false, ref }: Props) {
   const hostRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<EditorView | null>(null);
 
@@ -59,6 +61,7 @@ export function MarkdownEditor({ body, awareness, ref }: Props) {
           EditorView.contentAttributes.of({ 'aria-label': 'Note text', spellcheck: 'true' }),
           editorTheme,
           yCollab(body, awareness, { undoManager }),
+          ...(readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []),
         ],
       }),
     });
@@ -68,7 +71,7 @@ export function MarkdownEditor({ body, awareness, ref }: Props) {
       view.destroy();
       undoManager.destroy();
     };
-  }, [body, awareness]);
+  }, [body, awareness, readOnly]);
 
   return <div className="editor" data-testid="editor" ref={hostRef} />;
 }

@@ -26,6 +26,8 @@ interface Props {
   /** Nothing left to exchange with the relay: a note still missing is really gone. */
   synced: boolean;
   autoFocusTitle: boolean;
+  /** Edits would never leave this device (read-only link): title, body and trash are locked. */
+  readOnly?: boolean;
   /** This session's record of the note and the list, for the copied link to carry. */
   sessionToken?: () => Promise<string>;
   onBack(): void;
@@ -39,6 +41,7 @@ export function NotePane({
   identity,
   synced,
   autoFocusTitle,
+  readOnly = false,
   sessionToken,
   onBack,
   onPurge,
@@ -95,7 +98,8 @@ export function NotePane({
             store={store}
             noteId={noteId}
             title={handle.title}
-            autoFocus={autoFocusTitle}
+            autoFocus={autoFocusTitle && !readOnly}
+            readOnly={readOnly}
             onEnter={() => editorRef.current?.focus()}
           />
         ) : (
@@ -112,6 +116,7 @@ export function NotePane({
               type="button"
               className="button subtle"
               data-testid="trash-note"
+              disabled={readOnly}
               onClick={() => store.trash(noteId)}
             >
               Move to trash
@@ -120,7 +125,11 @@ export function NotePane({
         </div>
       </header>
       {trashed ? (
-        <TrashBanner onRestore={() => store.restore(noteId)} onPurge={() => onPurge(noteId)} />
+        <TrashBanner
+          disabled={readOnly}
+          onRestore={() => store.restore(noteId)}
+          onPurge={() => onPurge(noteId)}
+        />
       ) : null}
       {error ? (
         <div className="note-message" role="alert">
@@ -137,7 +146,12 @@ export function NotePane({
         </div>
       ) : handle ? (
         <Suspense fallback={<div className="editor" />}>
-          <MarkdownEditor ref={editorRef} body={handle.body} awareness={handle.awareness} />
+          <MarkdownEditor
+            ref={editorRef}
+            body={handle.body}
+            awareness={handle.awareness}
+            readOnly={readOnly}
+          />
         </Suspense>
       ) : (
         <div className="note-message">

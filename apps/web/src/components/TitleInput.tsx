@@ -9,12 +9,14 @@ interface Props {
   /** The note's title in the index doc. */
   title: Y.Text;
   autoFocus: boolean;
+  /** Read-only link: the title shows but cannot be changed. */
+  readOnly?: boolean;
   /** Enter moves on to the body. */
   onEnter(): void;
 }
 
 /** The open note's title, bound to its Y.Text: local typing renames, remote renames show at once. */
-export function TitleInput({ store, noteId, title, autoFocus, onEnter }: Props) {
+export function TitleInput({ store, noteId, title, autoFocus, readOnly = false, onEnter }: Props) {
   const inputRef = useRef<HTMLInputElement>(null);
   const [value, setValue] = useState(() => title.toString());
   const pendingSelection = useRef<[number, number] | null>(null);
@@ -56,7 +58,9 @@ export function TitleInput({ store, noteId, title, autoFocus, onEnter }: Props) 
       aria-label="Title"
       placeholder="Untitled"
       value={value}
+      readOnly={readOnly}
       onChange={(event) => {
+        if (readOnly) return;
         setValue(event.target.value);
         store.rename(noteId, event.target.value);
       }}

@@ -1,4 +1,5 @@
 import { useCallback, useState } from 'react';
+import { useAccess } from '../hooks/useAccess.ts';
 import { useBeforeUnload } from '../hooks/useBeforeUnload.ts';
 import { useNoteSummary, useNotes } from '../hooks/useNotes.ts';
 import { useSessionWarnings } from '../hooks/useReplicationInfo.ts';
@@ -8,10 +9,12 @@ import type { Identity } from '../workspace/identity.ts';
 import { workspacePath } from '../workspace/routes.ts';
 import type { WorkspaceSession } from '../workspace/WorkspaceSession.ts';
 import type { WorkspaceEntry } from '../workspace/workspaces.ts';
+import { AccessScreen } from './AccessScreen.tsx';
 import { IdentityEditor } from './IdentityEditor.tsx';
 import { NoteList } from './NoteList.tsx';
 import { NotePane } from './NotePane.tsx';
 import { ReplicationPanel } from './ReplicationPanel.tsx';
+import { ShareDialog } from './ShareDialog.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
 import { SyncProgress } from './SyncProgress.tsx';
 import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
@@ -47,6 +50,11 @@ export function WorkspaceView({
   const [notice, setNotice] = useState<string | null>(warning ?? session.notice);
   const [panelOpen, setPanelOpen] = useState(false);
   const closePanel = useCallback(() => setPanelOpen(false), []);
+  const [shareOpen, setShareOpen] = useState(false);
+  const closeShare = useCallback(() => setShareOpen(false), []);
+  const access = useAccess(session.access);
+  const readOnly = access.readOnly;
+  const authApi = session.access.api;
   const sessionWarnings = useSessionWarnings(replica);
   const openSummary = useNoteSummary(store, noteId ?? '');
   const trashed = view === 'trash';
@@ -63,6 +71,7 @@ export function WorkspaceView({
   };
 
   const createNote = () => {
+    if (readOnly) return;
     setView('notes');
     setQuery('');
     store.create().then((id) => {
@@ -76,8 +85,20 @@ export function WorkspaceView({
     store.purge(id).catch(fail('Could not delete the note'));
   };
 
+  if (access.problem !== null) {
+    return (
+      <AccessScreen
+        problem={access.problem}
+        reason={access.reason}
+        workspaceId={workspaceId}
+        workspaces={workspaces}
+        onCreateWorkspace={onCreateWorkspace}
+      />
+    );
+  }
+
   return (
-    <div className="app" data-pane={noteId ? 'note' : 'list'}>
+    <div className="app" data-pane={noteId ? 'note' : 'list'} data-readonly={String(readOnly)}>
       <aside className="sidebar">
         <header className="sidebar-header">
           <div className="header-row">
@@ -87,6 +108,24 @@ export function WorkspaceView({
               onSwitch={(id) => navigate(workspacePath(id))}
               onCreate={onCreateWorkspace}
             />
+            {access.ownerToken !== null && authApi !== null ? (
+              <button
+                type="button"
+                className="icon-button"
+                data-testid="share-button"
+                aria-label="Share this workspace"
+                title="Share this workspace"
+                aria-expanded={shareOpen}
+                onClick={() => setShareOpen((open) => !open)}
+              >
+                <svg viewBox="0 0 20 20" aria-hidden="true">
+                  <circle cx="14.5" cy="5" r="2" />
+                  <circle cx="5.5" cy="10" r="2" />
+                  <circle cx="14.5" cy="15" r="2" />
+                  <path d="m7.3 9 5.4-3M7.3 11l5.4 3" />
+                </svg>
+              </button>
+            ) : null}
             <button
               type="button"
               className="icon-button"
@@ -102,12 +141,23 @@ export function WorkspaceView({
               </svg>
             </button>
           </div>
-          <SyncBadge
-            replica={replica}
-            status={status}
-            relayCount={session.relays.length}
-            warnings={sessionWarnings}
-          />
+          <div className="badge-row">
+            <SyncBadge
+              replica={replica}
+              status={status}
+              relayCount={session.relays.length}
+              warnings={sessionWarnings}
+            />
+            {readOnly ? (
+              <span
+                className="readonly-badge"
+                data-testid="readonly-badge"
+                title="You can read this workspace; edits are not possible with this link."
+              >
+                Read-only
+              </span>
+            ) : null}
+          </div>
           <SyncProgress replica={replica} status={status} />
         </header>
         {notice ? (
@@ -139,6 +189,8 @@ export function WorkspaceView({
             type="button"
             className="button primary"
             data-testid="new-note"
+            disabled={readOnly}
+            title={readOnly ? 'Read-only: notes cannot be created with this link' : undefined}
             onClick={createNote}
           >
             New note
@@ -184,6 +236,7 @@ export function WorkspaceView({
             noteId={noteId}
             identity={identity}
             synced={status.state === 'synced' || session.relays.length === 0}
+            readOnly={readOnly}
             autoFocusTitle={noteId === createdId}
             sessionToken={() => replica.exportSession([workspaceId, `${workspaceId}/${noteId}`])}
             onBack={() => openNote(null)}
@@ -203,6 +256,14 @@ export function WorkspaceView({
           cluster={session.cluster}
           note={noteId && openSummary ? { id: noteId, title: openSummary.title } : null}
           onClose={closePanel}
+        />
+      ) : null}
+      {shareOpen && access.ownerToken !== null && authApi !== null ? (
+        <ShareDialog
+          api={authApi}
+          workspaceId={workspaceId}
+          ownerToken={access.ownerToken}
+          onClose={closeShare}
         />
       ) : null}
     </div>

@@ -7,11 +7,19 @@ export const SESSION_FRAGMENT_KEY = 'session';
  * the token travels there.
  */
 export function readSessionFragment(hash: string): { token: string | null; rest: string } {
+  return takeFragmentParam(hash, SESSION_FRAGMENT_KEY);
+}
+
+/** Splits `key`'s value out of a location hash: the value (null if absent or empty) and the rest of the fragment. */
+export function takeFragmentParam(
+  hash: string,
+  key: string,
+): { token: string | null; rest: string } {
   const params = new URLSearchParams(hash.startsWith('#') ? hash.slice(1) : hash);
   // Someone else's fragment stays exactly as it was (URLSearchParams would rewrite `#x` as `#x=`).
-  if (!params.has(SESSION_FRAGMENT_KEY)) return { token: null, rest: hash };
-  const token = params.get(SESSION_FRAGMENT_KEY);
-  params.delete(SESSION_FRAGMENT_KEY);
+  if (!params.has(key)) return { token: null, rest: hash };
+  const token = params.get(key);
+  params.delete(key);
   const rest = params.toString();
   return { token: token === null || token === '' ? null : token, rest: rest ? `#${rest}` : '' };
 }

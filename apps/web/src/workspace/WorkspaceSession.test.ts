@@ -1,4 +1,5 @@
 import { IndexedDbStorage } from '@lattice/replication';
+import { MemoryTransport } from '@lattice/replication/testing';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
 import { WorkspaceSession } from './WorkspaceSession.ts';
@@ -108,5 +109,44 @@ describe('WorkspaceSession', () => {
       await first.session.close();
       await second.session.close();
     }
+  });
+
+  it('puts the token on every relay URL, and a claimed token on the next ones', async () => {
+    const urls: string[] = [];
+    const transportFactory = (url: string) => {
+      urls.push(url);
+      return new MemoryTransport(null);
+    };
+    const options = {
+      ...device(),
+      relays: ['ws://relay.test/sync'],
+      replica: { transportFactory, backoff: { baseMs: 1, maxMs: 5 } },
+    };
+    const { session } = await WorkspaceSession.create({
+      ...options,
+      auth: {
+        api: {
+          claim: async () => ({ kind: 'claimed' as const, token: 'owner.tok.en' }),
+        } as never,
+        createdHere: true,
+        saveToken: () => {},
+      },
+    });
+    try {
+      const deadline = Date.now() + 3000;
+      while (!urls.includes('ws://relay.test/sync?token=owner.tok.en') && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 5));
+      }
+      expect(urls).toContain('ws://relay.test/sync?token=owner.tok.en');
+      expect(session.access.token).toBe('owner.tok.en');
+    } finally {
+      await session.close();
+    }
+    const reopened = await WorkspaceSession.open(session.workspaceId, {
+      ...options,
+      token: 'share.tok.en',
+    });
+    await reopened.close();
+    expect(urls).toContain('ws://relay.test/sync?token=share.tok.en');
   });
 });

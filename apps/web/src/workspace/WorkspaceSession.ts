@@ -5,7 +5,10 @@ import {
   type ReplicaOptions,
   type StorageAdapter,
 } from '@lattice/replication';
+import type { AuthApi } from './AuthApi.ts';
 import { ClusterWatcher, type ClusterWatcherOptions } from './ClusterWatcher.ts';
+import { withToken } from './tokens.ts';
+import { WorkspaceAccess } from './WorkspaceAccess.ts';
 import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
 
 /**
@@ -39,6 +42,14 @@ export interface WorkspaceSessionOptions {
    * and fail over along it; omit when the relay list was given explicitly.
    */
   cluster?: Omit<ClusterWatcherOptions, 'replica'>;
+  /** The workspace's access token: every relay URL carries it as `?token=`. */
+  token?: string;
+  /** Access control: where to claim a workspace made here, and where to keep the token won. */
+  auth?: {
+    api: AuthApi | null;
+    createdHere: boolean;
+    saveToken(token: string): void;
+  };
 }
 
 /**
@@ -55,6 +66,8 @@ export class WorkspaceSession {
   readonly cluster: ClusterWatcher | null;
   /** Something about opening worth telling the person (an unreadable link token). */
   readonly notice: string | null;
+  /** Token, role, refusals and the claim of a workspace made here. */
+  readonly access: WorkspaceAccess;
   readonly #storage: StorageAdapter;
   #closing: Promise<void> | null = null;
 
@@ -66,7 +79,9 @@ export class WorkspaceSession {
     relays: readonly string[],
     notice: string | null,
     cluster: ClusterWatcher | null,
+    access: WorkspaceAccess,
   ) {
+    this.access = access;
     this.workspaceId = workspaceId;
     this.cluster = cluster;
     this.notice = notice;
@@ -85,12 +100,15 @@ export class WorkspaceSession {
       options.openStorage ?? ((id: string) => IndexedDbStorage.open(`lattice:${id}`));
     const storage = await openStorage(workspaceId);
     let replica: Replica | undefined;
+    // The plain relay list (as configured or learned from the cluster) and the token they all get.
+    const relayList = { urls: [...options.relays], token: options.token ?? null };
+    const tokenized = () => relayList.urls.map((url) => withToken(url, relayList.token));
     try {
       replica = new Replica({
         ...WEB_LIVENESS,
         ...options.replica,
         storage,
-        relays: options.relays,
+        relays: tokenized(),
         ...(options.broadcast === false ? {} : { broadcastChannel: `lattice:${workspaceId}` }),
       });
       let notice: string | null = null;
@@ -106,8 +124,32 @@ export class WorkspaceSession {
         source: replica,
         ...(options.now ? { now: options.now } : {}),
       });
-      const cluster = options.cluster ? new ClusterWatcher({ ...options.cluster, replica }) : null;
+      const target = replica;
+      const cluster = options.cluster
+        ? new ClusterWatcher({
+            ...options.cluster,
+            replica: {
+              setRelays: (urls) => {
+                relayList.urls = [...urls];
+                target.setRelays(tokenized());
+              },
+            },
+          })
+        : null;
+      const access = new WorkspaceAccess({
+        workspaceId,
+        replica,
+        api: options.auth?.api ?? null,
+        createdHere: options.auth?.createdHere ?? false,
+        token: relayList.token,
+        saveToken: (token) => options.auth?.saveToken(token),
+        applyToken: (token) => {
+          relayList.token = token;
+          if (relayList.urls.length > 0) target.setRelays(tokenized());
+        },
+      });
       cluster?.start();
+      access.start();
       return new WorkspaceSession(
         workspaceId,
         storage,
@@ -116,6 +158,7 @@ export class WorkspaceSession {
         options.relays,
         notice,
         cluster,
+        access,
       );
     } catch (error) {
       await replica?.destroy().catch(() => undefined);
@@ -149,6 +192,7 @@ export class WorkspaceSession {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.cluster?.stop();
+      this.access.stop();
       this.store.close();
       await this.replica.destroy();
       // The Replica may or may not close the storage it was given; closing twice is harmless here.

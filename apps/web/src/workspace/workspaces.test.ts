@@ -3,6 +3,7 @@ import { memoryKeyValueStorage } from '../testing/index.ts';
 import {
   mostRecentWorkspace,
   readWorkspaces,
+  rememberToken,
   rememberWorkspace,
   renameWorkspace,
   WORKSPACES_BACKUP_KEY,
@@ -72,5 +73,28 @@ describe('workspace list', () => {
       { id: 'ok', name: 'Fine', createdHere: true, addedAt: 5, lastOpenedAt: 6 },
       { id: 'bare', name: 'Workspace bare', createdHere: false, addedAt: 0, lastOpenedAt: 0 },
     ]);
+  });
+
+  it('keeps tokens: old entries have none, a share token is stored, an owner token never demoted', () => {
+    const claims = (role: string) =>
+      `h.${btoa(JSON.stringify({ ws: 'w', role })).replace(/=+$/, '')}.s`;
+    const storage = memoryKeyValueStorage({
+      [WORKSPACES_KEY]: JSON.stringify([{ id: 'w', name: 'Old', createdHere: true }]),
+    });
+    expect(readWorkspaces(storage)[0]?.token).toBeUndefined();
+    rememberToken(storage, 'w', claims('owner'), 5);
+    rememberWorkspace(storage, { id: 'w', createdHere: false }, 6);
+    expect(readWorkspaces(storage)[0]?.token).toBe(claims('owner'));
+    rememberToken(storage, 'w', claims('read'), 7);
+    expect(readWorkspaces(storage)[0]?.token).toBe(claims('owner'));
+
+    rememberToken(storage, 'shared', claims('read'), 8);
+    rememberToken(storage, 'shared', claims('write'), 9);
+    expect(readWorkspaces(storage)[1]).toMatchObject({
+      id: 'shared',
+      createdHere: false,
+      token: claims('write'),
+    });
+    expect(() => rememberToken(storage, 'bad/id', 't', 1)).toThrow(/Not a workspace id/);
   });
 });

@@ -1,4 +1,5 @@
 import { isValidId } from './routes.ts';
+import { tokenClaims } from './tokens.ts';
 
 /** The localStorage key holding the workspaces this browser knows. */
 export const WORKSPACES_KEY = 'lattice:workspaces';
@@ -14,6 +15,12 @@ export interface WorkspaceEntry {
   createdHere: boolean;
   addedAt: number;
   lastOpenedAt: number;
+  /**
+   * The access token for this workspace: the owner token from claiming it,
+   * or a share link's token. Absent in lists written before tokens existed
+   * (and for workspaces not claimed yet, or served without auth).
+   */
+  token?: string;
 }
 
 /** The slice of `Storage` the list needs (tests pass a Map-backed fake). */
@@ -87,6 +94,36 @@ export function rememberWorkspace(
   return next;
 }
 
+/**
+ * Stores `token` for workspace `id` (adding the workspace if unknown). An
+ * owner token is never replaced by a lesser one (opening your own read link
+ * must not demote you); any other token is replaced by the newer one.
+ */
+export function rememberToken(
+  storage: KeyValueStorage,
+  id: string,
+  token: string,
+  now: number,
+): WorkspaceEntry[] {
+  if (!isValidId(id)) throw new Error(`Not a workspace id: "${id}"`);
+  if (token.trim() === '') throw new Error('A token cannot be empty');
+  let list = readWorkspaces(storage);
+  if (!list.some((entry) => entry.id === id)) {
+    list = rememberWorkspace(storage, { id, createdHere: false }, now);
+  }
+  const next = list.map((entry) => {
+    if (entry.id !== id) return entry;
+    const keepOwner =
+      entry.token !== undefined &&
+      entry.token !== token &&
+      tokenClaims(entry.token)?.role === 'owner' &&
+      tokenClaims(token)?.role !== 'owner';
+    return keepOwner ? entry : { ...entry, token };
+  });
+  storage.setItem(WORKSPACES_KEY, JSON.stringify(next));
+  return next;
+}
+
 /** Renames a workspace's local label; an empty name is rejected. */
 export function renameWorkspace(
   storage: KeyValueStorage,
@@ -123,7 +160,7 @@ function defaultWorkspaceName(
 function toEntry(item: unknown): WorkspaceEntry | null {
   if (typeof item !== 'object' || item === null) return null;
   const record = item as Record<string, unknown>;
-  const { id, name, createdHere, addedAt, lastOpenedAt } = record;
+  const { id, name, createdHere, addedAt, lastOpenedAt, token } = record;
   if (typeof id !== 'string' || !isValidId(id)) return null;
   return {
     id,
@@ -131,5 +168,6 @@ function toEntry(item: unknown): WorkspaceEntry | null {
     createdHere: createdHere === true,
     addedAt: typeof addedAt === 'number' ? addedAt : 0,
     lastOpenedAt: typeof lastOpenedAt === 'number' ? lastOpenedAt : 0,
+    ...(typeof token === 'string' && token !== '' ? { token } : {}),
   };
 }

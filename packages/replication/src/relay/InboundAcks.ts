@@ -18,6 +18,8 @@ interface DocAcks {
   stateVector: Uint8Array;
   /** The last `acked` value sent in an `Ack`. */
   sentAck: number;
+  /** Arrival times (`performance.now()`) of numbered messages not yet acked (only with a latency observer). */
+  arrivedAt: Map<number, number>;
 }
 
 /** What `received` made of a message. */
@@ -36,28 +38,40 @@ const MAX_OUT_OF_ORDER = 10_000;
 export class InboundAcks {
   readonly #send: (frame: Uint8Array) => void;
   readonly #maxOutOfOrder: number;
+  readonly #ackLatency: ((seconds: number) => void) | undefined;
   readonly #docs = new Map<string, DocAcks>();
   /** Docs whose `acked` advanced since the last `Ack` was sent. */
   readonly #ackDue = new Set<string>();
   #ackFlushQueued = false;
 
-  constructor(send: (frame: Uint8Array) => void, maxOutOfOrder = MAX_OUT_OF_ORDER) {
+  /**
+   * `ackLatency`, when given, is told for every acked message the seconds
+   * from its arrival (`received`) to the `Ack` that covers it being sent.
+   */
+  constructor(
+    send: (frame: Uint8Array) => void,
+    maxOutOfOrder = MAX_OUT_OF_ORDER,
+    ackLatency?: (seconds: number) => void,
+  ) {
     this.#send = send;
     this.#maxOutOfOrder = maxOutOfOrder;
+    this.#ackLatency = ackLatency;
   }
 
   /**
    * Records message `seq` of `docName` as arrived. `'duplicate'`: a copy of a
    * message already handled (applying it again would change nothing);
    * `'overflow'`: too many messages held above a gap. Unnumbered messages
-   * (`seq` 0) are always `'fresh'` and never acked.
+   * (`seq` 0) are always `'fresh'` and never acked. `at`: when the message
+   * arrived on the socket (`performance.now()`; default now), for ack latency.
    */
-  received(docName: string, seq: number): Received {
+  received(docName: string, seq: number, at = performance.now()): Received {
     const st = this.#doc(docName);
     if (seq > 0) {
       if (seq <= st.acked || st.seen.has(seq)) return 'duplicate';
       if (st.seen.size >= this.#maxOutOfOrder) return 'overflow';
       st.seen.add(seq);
+      if (this.#ackLatency !== undefined) st.arrivedAt.set(seq, at);
       if (seq > st.maxSeen) st.maxSeen = seq;
     }
     return 'fresh';
@@ -99,10 +113,22 @@ export class InboundAcks {
         maxSeen: 0,
         stateVector: new Uint8Array([0]),
         sentAck: 0,
+        arrivedAt: new Map(),
       };
       this.#docs.set(docName, st);
     }
     return st;
+  }
+
+  /** Reports the latency of every message the `Ack` just sent covers (numbered above `from`). */
+  #observeLatency(st: DocAcks, from: number): void {
+    const now = performance.now();
+    for (let seq = from + 1; seq <= st.acked; seq++) {
+      const at = st.arrivedAt.get(seq);
+      if (at === undefined) continue;
+      st.arrivedAt.delete(seq);
+      this.#ackLatency?.((now - at) / 1000);
+    }
   }
 
   /** One `Ack` per doc for everything that became durable in this microtask. */
@@ -113,8 +139,10 @@ export class InboundAcks {
       this.#ackFlushQueued = false;
       for (const docName of this.#ackDue) {
         const st = this.#doc(docName);
+        const from = st.sentAck;
         st.sentAck = st.acked;
         this.#send(encodeAck(docName, st.acked, st.stateVector));
+        if (this.#ackLatency !== undefined) this.#observeLatency(st, from);
       }
       this.#ackDue.clear();
     });

@@ -22,16 +22,21 @@ import {
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
-import type { Access } from './access.ts';
+import { type Access, mayRead, mayWrite } from './access.ts';
+import { connLog } from './connLog.ts';
 import { docNameProblem } from './docNames.ts';
 import { InboundAcks } from './InboundAcks.ts';
-import type { Room, RoomMember } from './Room.ts';
+import type { RelayLog, Room, RoomMember } from './Room.ts';
+import { roomContains } from './roomContains.ts';
 import type { SessionContext } from './sessionContext.ts';
+import { checkYMessage, UpdateRejectedError } from './updateGuard.ts';
 
 interface Incoming {
   docName: string;
   seq: number;
   message: YMessage;
+  /** When its frame arrived (`performance.now()`): ack latency counts from here. */
+  at: number;
 }
 
 interface DocsWork {
@@ -56,6 +61,10 @@ interface Subscription {
 
 /** Frames queued while rooms load; beyond this the peer is flooding, not syncing. */
 const MAX_QUEUED_FRAMES = 10_000;
+/** Stop reading the socket (TCP backpressure) while this many frames wait… */
+const QUEUE_HIGH_WATER = 256;
+/** …and read again once the queue is down to this. */
+const QUEUE_LOW_WATER = 64;
 /** Replies pause while more than this is queued toward the peer… */
 const HIGH_WATER_BYTES = 2 * TARGET_BATCH_BYTES;
 /** …and resume once the queue drained below this. */
@@ -85,18 +94,26 @@ export class MultiplexedSession implements ConnectionHandler {
   readonly access: Access;
   readonly #conn: RelayConnection;
   readonly #ctx: SessionContext;
+  /** `ctx.log` with this connection's id. */
+  readonly #log: RelayLog;
   #state: 'handshake' | 'open' | 'closed' = 'handshake';
   #handshakeTimer: ReturnType<typeof setTimeout> | undefined;
   #heartbeatTimer: ReturnType<typeof setInterval> | undefined;
   #lastHeard = performance.now();
   #nonce = 0;
   readonly #queue: Work[] = [];
+  /** Reading from the socket is paused because the queue is long. */
+  #readPaused = false;
+  /** Docs refused in the current frame because the socket has the maximum subscribed. */
+  readonly #tooManyDocs = new Set<string>();
   #pumping = false;
   readonly #subs = new Map<string, Subscription>();
   /** Never reset, also across Leave: numbers are per connection and doc. */
-  readonly #acks = new InboundAcks((frame) => this.#send(frame));
+  readonly #acks: InboundAcks;
   /** Per doc: `seq` of the last honoured Leave (absent: never left). */
   readonly #leftAt = new Map<string, number>();
+  /** Docs already told `DocError(ReadOnly)` (once per doc per socket). */
+  readonly #readOnlyTold = new Set<string>();
   /** A relay that said `Hello {role: 'peer'}`: every later frame belongs to its peer session. */
   #peer: ConnectionHandler | null = null;
 
@@ -104,8 +121,15 @@ export class MultiplexedSession implements ConnectionHandler {
     this.access = access;
     this.#conn = conn;
     this.#ctx = ctx;
+    this.#log = connLog(ctx.log, conn);
+    this.#acks = new InboundAcks(
+      (frame) => this.#send(frame),
+      undefined,
+      (seconds) => ctx.metrics.ackLatency(seconds),
+    );
     this.#handshakeTimer = setTimeout(() => {
       this.#handshakeTimer = undefined;
+      this.#ctx.metrics.rejected('handshake_timeout');
       this.close(
         CloseCode.HandshakeTimeout,
         `no Hello within ${Math.round(ctx.handshakeTimeoutMs / 1000)} s`,
@@ -116,6 +140,11 @@ export class MultiplexedSession implements ConnectionHandler {
   /** `true` once the socket is closed (by either side). */
   get isClosed(): boolean {
     return this.#state === 'closed';
+  }
+
+  /** `true` once a `Hello {role: 'peer'}` handed the socket to a peer session. */
+  get isPeer(): boolean {
+    return this.#peer !== null;
   }
 
   receive(data: Uint8Array): void {
@@ -129,6 +158,7 @@ export class MultiplexedSession implements ConnectionHandler {
     try {
       frame = decodeFrame(data);
     } catch (err) {
+      this.#ctx.metrics.rejected('malformed');
       this.close(CloseCode.MalformedFrame, errorMessage(err));
       return;
     }
@@ -146,11 +176,15 @@ export class MultiplexedSession implements ConnectionHandler {
         return;
       case FrameType.Docs: {
         const messages: Incoming[] = [];
+        const at = performance.now();
         for (const m of frame.messages) {
           try {
-            messages.push({ docName: m.docName, seq: m.seq, message: decodeYMessage(m.message) });
+            const message = decodeYMessage(m.message);
+            // Checked before anything reads the payload (read-only test, room, queue).
+            checkYMessage(message);
+            messages.push({ docName: m.docName, seq: m.seq, message, at });
           } catch (err) {
-            this.close(CloseCode.MalformedFrame, `doc ${m.docName}: ${errorMessage(err)}`);
+            this.#reject(err, `doc ${m.docName}`);
             return;
           }
         }
@@ -161,6 +195,7 @@ export class MultiplexedSession implements ConnectionHandler {
         this.#enqueue({ type: FrameType.Leave, docName: frame.docName, seq: frame.seq });
         return;
       default:
+        this.#ctx.metrics.rejected('malformed');
         this.close(CloseCode.MalformedFrame, `unexpected frame type ${frame.type} from a client`);
     }
   }
@@ -179,25 +214,37 @@ export class MultiplexedSession implements ConnectionHandler {
     this.#ctx.ended(this);
   }
 
+  /** Closes the socket for input it refuses: hostile input with its own code, anything else `MalformedFrame`. */
+  #reject(err: unknown, where: string): void {
+    const rejected = err instanceof UpdateRejectedError;
+    this.#ctx.metrics.rejected(rejected ? err.rejectReason : 'malformed');
+    this.close(
+      rejected ? err.closeCode : CloseCode.MalformedFrame,
+      `${where}: ${errorMessage(err)}`,
+    );
+  }
+
   /** Closes the socket with `code` and leaves every room. */
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
-    this.#ctx.log('session.close', { kind: 'multiplexed', code, reason });
+    this.#log('session.close', { kind: 'multiplexed', code, reason });
     try {
       this.#conn.close(code, reason);
     } catch (err) {
-      this.#ctx.log('session.close_failed', { error: errorMessage(err) });
+      this.#log('session.close_failed', { error: errorMessage(err) });
     }
     this.closed();
   }
 
   #handshake(frame: Frame): void {
     if (frame.type !== FrameType.Hello) {
+      this.#ctx.metrics.rejected('malformed');
       this.close(CloseCode.MalformedFrame, 'first frame must be Hello');
       return;
     }
     const { hello } = frame;
     if (hello.version !== PROTOCOL_VERSION) {
+      this.#ctx.metrics.rejected('unsupported_version');
       this.close(
         CloseCode.UnsupportedVersion,
         `protocol version ${hello.version} not supported (relay speaks ${PROTOCOL_VERSION})`,
@@ -205,7 +252,20 @@ export class MultiplexedSession implements ConnectionHandler {
       return;
     }
     if (hello.role === 'relay') {
+      this.#ctx.metrics.rejected('malformed');
       this.close(CloseCode.MalformedFrame, 'Hello with role relay sent to a relay');
+      return;
+    }
+    const peerAllowed =
+      this.access.kind === 'peer' || (this.access.kind === 'open' && this.#ctx.openPeers);
+    if (hello.role === 'peer' ? !peerAllowed : this.access.kind === 'peer') {
+      this.#ctx.metrics.rejected('forbidden');
+      this.close(
+        CloseCode.Forbidden,
+        hello.role === 'peer'
+          ? 'peer links need the cluster secret'
+          : 'peer credentials cannot open a client session',
+      );
       return;
     }
     if (this.#handshakeTimer !== undefined) clearTimeout(this.#handshakeTimer);
@@ -222,6 +282,7 @@ export class MultiplexedSession implements ConnectionHandler {
         version: PROTOCOL_VERSION,
         role: 'relay',
         id: this.#ctx.relayId,
+        access: this.access.kind === 'client' ? this.access.role : 'full',
       }),
     );
     if (this.#ctx.heartbeatIntervalMs > 0) {
@@ -232,6 +293,7 @@ export class MultiplexedSession implements ConnectionHandler {
   #heartbeat(): void {
     const silentFor = performance.now() - this.#lastHeard;
     if (silentFor >= this.#ctx.heartbeatTimeoutMs) {
+      this.#ctx.metrics.rejected('heartbeat_timeout');
       this.close(CloseCode.HeartbeatTimeout, `nothing heard for ${Math.round(silentFor / 1000)} s`);
       return;
     }
@@ -245,6 +307,10 @@ export class MultiplexedSession implements ConnectionHandler {
       return;
     }
     this.#queue.push(work);
+    if (!this.#readPaused && this.#queue.length >= QUEUE_HIGH_WATER && this.#conn.pause) {
+      this.#readPaused = true;
+      this.#conn.pause();
+    }
     void this.#pump();
   }
 
@@ -255,6 +321,10 @@ export class MultiplexedSession implements ConnectionHandler {
     try {
       while (this.#state === 'open') {
         const work = this.#queue.shift();
+        if (this.#readPaused && this.#queue.length <= QUEUE_LOW_WATER) {
+          this.#readPaused = false;
+          this.#conn.resume?.();
+        }
         if (work === undefined) break;
         if (work.type === FrameType.Leave) {
           this.#leave(work.docName, work.seq);
@@ -270,7 +340,7 @@ export class MultiplexedSession implements ConnectionHandler {
         }
       }
     } catch (err) {
-      this.#ctx.log('session.error', { error: errorMessage(err) });
+      this.#log('session.error', { error: errorMessage(err) });
       this.close(CloseCode.InternalError, 'internal relay error');
     } finally {
       this.#pumping = false;
@@ -284,7 +354,11 @@ export class MultiplexedSession implements ConnectionHandler {
     for (const { docName } of messages) {
       if (seen.has(docName) || this.#subs.has(docName)) continue;
       seen.add(docName);
-      if (docNameProblem(docName) !== undefined) continue;
+      if (docNameProblem(docName) !== undefined || !mayRead(this.access, docName)) continue;
+      if (this.#subs.size + joins.length >= this.#ctx.maxDocsPerConnection) {
+        this.#tooManyDocs.add(docName);
+        continue;
+      }
       const member: RoomMember = {
         send: (message) => this.#send(encodeDoc(docName, message)),
         ack: (seqs, stateVector) => this.#durable(docName, seqs, stateVector),
@@ -327,12 +401,30 @@ export class MultiplexedSession implements ConnectionHandler {
     };
     while (work.next < messages.length) {
       if (this.#state !== 'open') return undefined;
-      const { docName, seq, message } = messages[work.next++]!;
+      const { docName, seq, message, at } = messages[work.next++]!;
       if (refused.has(docName)) continue;
       const sub = this.#subs.get(docName);
       if (sub === undefined) {
         refused.add(docName);
         const problem = docNameProblem(docName);
+        if (problem === undefined && !mayRead(this.access, docName)) {
+          this.#ctx.metrics.rejected('forbidden');
+          this.#send(
+            encodeDocError(docName, DocErrorCode.Forbidden, 'this token has no access to the doc'),
+          );
+          continue;
+        }
+        if (this.#tooManyDocs.delete(docName)) {
+          this.#ctx.metrics.rejected('too_many_docs');
+          this.#send(
+            encodeDocError(
+              docName,
+              DocErrorCode.TooManyDocs,
+              `at most ${this.#ctx.maxDocsPerConnection} docs per connection`,
+            ),
+          );
+          continue;
+        }
         this.#send(
           problem === undefined
             ? encodeDocError(docName, DocErrorCode.Internal, 'doc could not be loaded')
@@ -340,7 +432,7 @@ export class MultiplexedSession implements ConnectionHandler {
         );
         continue;
       }
-      const received = this.#acks.received(docName, seq);
+      const received = this.#acks.received(docName, seq, at);
       // A copy of a message already handled: applying it again would change nothing.
       if (received === 'duplicate') continue;
       if (received === 'overflow') {
@@ -357,6 +449,22 @@ export class MultiplexedSession implements ConnectionHandler {
         if (seq > 0) this.#durable(docName, [seq]);
         continue;
       }
+      if (
+        message.type === YMessageType.Sync &&
+        message.step !== SyncStep.Step1 &&
+        !mayWrite(this.access, docName) &&
+        !roomContains(sub.room, message.payload)
+      ) {
+        // Dropped before the room sees it: never applied, stored, forwarded or acked.
+        this.#ctx.metrics.rejected('read_only');
+        if (!this.#readOnlyTold.has(docName)) {
+          this.#readOnlyTold.add(docName);
+          this.#send(
+            encodeDocError(docName, DocErrorCode.ReadOnly, 'read-only access: update dropped'),
+          );
+        }
+        continue;
+      }
       let replies: Uint8Array[];
       try {
         replies = sub.room.receive(
@@ -366,7 +474,7 @@ export class MultiplexedSession implements ConnectionHandler {
         );
       } catch (err) {
         if (!(err instanceof ProtocolError)) throw err;
-        this.close(CloseCode.MalformedFrame, `doc ${docName}: ${err.message}`);
+        this.#reject(err, `doc ${docName}`);
         return undefined;
       }
       if (seq > 0 && !isSync(message)) this.#durable(docName, [seq]);
@@ -430,7 +538,7 @@ export class MultiplexedSession implements ConnectionHandler {
     try {
       this.#conn.send(frame);
     } catch (err) {
-      this.#ctx.log('session.send_failed', { error: errorMessage(err) });
+      this.#log('session.send_failed', { error: errorMessage(err) });
     }
   }
 }

@@ -23,6 +23,8 @@ import {
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
+import type { PeerProof } from './access.ts';
+import { connLog } from './connLog.ts';
 import { bucketOf, type DigestIndex } from './DigestIndex.ts';
 import { docNameProblem } from './docNames.ts';
 import { sameBytes } from './fingerprint.ts';
@@ -40,6 +42,8 @@ export interface PeerContext {
   /** Periodic anti-entropy rounds (0: only on connect). */
   readonly antiEntropyIntervalMs: number;
   readonly log: RelayLog;
+  /** Cluster-secret proofs: sent in inbound Hellos, required from the relay an outbound link dialed. */
+  readonly peerProof: PeerProof | undefined;
   readonly index: DigestIndex;
   /** Settles once `index` covers every stored doc; digests wait for it. */
   whenIndexed(): Promise<void>;
@@ -85,8 +89,12 @@ export class PeerSession implements PeerLink, ConnectionHandler {
   readonly direction: PeerDirection;
   readonly #conn: RelayConnection;
   readonly #ctx: PeerContext;
+  /** `ctx.log` with this connection's id (inbound links). */
+  readonly #log: RelayLog;
   readonly #onEnded: (() => void) | undefined;
   #state: 'handshake' | 'open' | 'closed' = 'handshake';
+  /** Outbound: frames that arrived while the peer's proof was being checked (replayed after). */
+  #unverified: Uint8Array[] | null = null;
   #peerRelayId: string | null = null;
   #peerUrl: string | null = null;
   /** Code this session was closed with, by either side when known. */
@@ -121,6 +129,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
   ) {
     this.#conn = conn;
     this.#ctx = ctx;
+    this.#log = connLog(ctx.log, conn);
     this.direction = direction;
     this.#onEnded = options.onEnded;
     if (direction === 'outbound') {
@@ -162,6 +171,9 @@ export class PeerSession implements PeerLink, ConnectionHandler {
       id: this.#ctx.relayId,
     };
     if (this.#ctx.publicUrl !== null) hello.url = this.#ctx.publicUrl;
+    if (role === 'relay' && this.#ctx.peerProof !== undefined) {
+      hello.proof = this.#ctx.peerProof.make();
+    }
     return encodeHello(hello);
   }
 
@@ -191,7 +203,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
         this.#ctx.antiEntropyIntervalMs,
       );
     }
-    this.#ctx.log('peer.open', {
+    this.#log('peer.open', {
       peer: this.#peerRelayId,
       direction: this.direction,
       url: this.#peerUrl,
@@ -208,13 +220,21 @@ export class PeerSession implements PeerLink, ConnectionHandler {
         if (this.#state === 'open') step();
       })
       .catch((err: unknown) => {
-        this.#ctx.log('peer.error', { peer: this.#peerRelayId, error: errorMessage(err) });
+        this.#log('peer.error', { peer: this.#peerRelayId, error: errorMessage(err) });
         this.close(CloseCode.InternalError, 'internal relay error');
       });
   }
 
   receive(data: Uint8Array): void {
     if (this.#state === 'closed') return;
+    if (this.#unverified !== null) {
+      if (this.#unverified.length >= MAX_QUEUED_FRAMES) {
+        this.close(CloseCode.InternalError, 'too many peer frames before its proof was checked');
+      } else {
+        this.#unverified.push(data);
+      }
+      return;
+    }
     this.#lastHeard = performance.now();
     let frame: Frame;
     try {
@@ -233,6 +253,10 @@ export class PeerSession implements PeerLink, ConnectionHandler {
           CloseCode.UnsupportedVersion,
           `peer speaks protocol version ${frame.hello.version}`,
         );
+        return;
+      }
+      if (this.#ctx.peerProof !== undefined) {
+        this.#verify(this.#ctx.peerProof, frame.hello);
         return;
       }
       this.#open(frame.hello);
@@ -273,6 +297,35 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     }
   }
 
+  /**
+   * The relay we dialed must prove the cluster secret before the link is
+   * used: otherwise anyone at that address could feed us docs or read ours.
+   */
+  #verify(peerProof: PeerProof, hello: HelloInfo): void {
+    this.#unverified = [];
+    const proof = hello.proof;
+    const check =
+      proof === undefined || hello.id === undefined
+        ? Promise.resolve(false)
+        : peerProof.verify(proof, hello.id).catch(() => false);
+    void check.then((ok) => {
+      const queued = this.#unverified ?? [];
+      this.#unverified = null;
+      if (this.#state !== 'handshake') return;
+      if (!ok) {
+        this.close(
+          CloseCode.Unauthorized,
+          proof === undefined
+            ? 'peer relay sent no cluster-secret proof'
+            : 'peer relay failed the cluster-secret proof',
+        );
+        return;
+      }
+      this.#open(hello);
+      for (const frame of queued) this.receive(frame);
+    });
+  }
+
   /** The connection closed (by the peer or the network). */
   closed(): void {
     this.#end();
@@ -281,7 +334,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
     this.closeCode ??= code;
-    this.#ctx.log('peer.close', {
+    this.#log('peer.close', {
       peer: this.#peerRelayId,
       direction: this.direction,
       code,
@@ -290,7 +343,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     try {
       this.#conn.close(code, reason);
     } catch (err) {
-      this.#ctx.log('peer.close_failed', { error: errorMessage(err) });
+      this.#log('peer.close_failed', { error: errorMessage(err) });
     }
     this.#end();
   }
@@ -306,6 +359,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     this.#heartbeatTimer = undefined;
     this.#antiEntropyTimer = undefined;
     this.#queue.length = 0;
+    this.#unverified = null;
     this.#outbox = [];
     if (wasOpen) this.#ctx.ended(this);
     this.#onEnded?.();
@@ -418,7 +472,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     }
     this.#aeDocsReceived = true;
     if (differing.size > 0) {
-      this.#ctx.log('peer.anti_entropy', {
+      this.#log('peer.anti_entropy', {
         peer: this.#peerRelayId,
         differingDocs: differing.size,
       });
@@ -459,7 +513,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
         await this.#handle(messages);
       }
     } catch (err) {
-      this.#ctx.log('peer.error', { peer: this.#peerRelayId, error: errorMessage(err) });
+      this.#log('peer.error', { peer: this.#peerRelayId, error: errorMessage(err) });
       this.close(CloseCode.InternalError, 'internal relay error');
     } finally {
       this.#pumping = false;
@@ -479,7 +533,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
         rooms.set(docName, await this.#ctx.join(docName, this.#member(docName)));
       } catch (err) {
         // Not acked: the peer's next anti-entropy round offers it again.
-        this.#ctx.log('peer.join_failed', { doc: docName, error: errorMessage(err) });
+        this.#log('peer.join_failed', { doc: docName, error: errorMessage(err) });
         rooms.set(docName, null);
       }
       if (this.#state !== 'open') break;
@@ -539,7 +593,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     try {
       this.#conn.send(frame);
     } catch (err) {
-      this.#ctx.log('peer.send_failed', { error: errorMessage(err) });
+      this.#log('peer.send_failed', { error: errorMessage(err) });
     }
   }
 }

@@ -102,10 +102,21 @@ describe('RelayCore multiplexed handshake', () => {
     expect(conn.frames()).toEqual([
       {
         type: FrameType.Hello,
-        hello: { protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, role: 'relay', id: 'relay-1' },
+        hello: {
+          protocol: PROTOCOL_NAME,
+          version: PROTOCOL_VERSION,
+          role: 'relay',
+          id: 'relay-1',
+          // OPEN_ACCESS (auth off) is reported as full access.
+          access: 'full',
+        },
       },
     ]);
-    expect(core.stats()).toEqual({ rooms: 0, connections: 1 });
+    expect(core.stats()).toEqual({
+      rooms: 0,
+      connections: 1,
+      connectionsByKind: { multiplexed: 1, 'y-websocket': 0, peer: 0 },
+    });
   });
 
   it('closes with MalformedFrame when the first frame is not a Hello', () => {
@@ -204,7 +215,11 @@ describe('RelayCore multiplexed sync', () => {
       Y.applyUpdate(client, u);
     }
     expect(client.getText('body').toString()).toBe('stored body');
-    expect(core.stats()).toEqual({ rooms: 3, connections: 1 });
+    expect(core.stats()).toEqual({
+      rooms: 3,
+      connections: 1,
+      connectionsByKind: { multiplexed: 1, 'y-websocket': 0, peer: 0 },
+    });
   });
 
   it('acks numbered messages per doc after they are stored', async () => {
@@ -443,7 +458,11 @@ describe('RelayCore refusals', () => {
     const { conn } = connectYws(core, 'w1/');
     expect(conn.closedWith?.code).toBe(CloseCode.MalformedFrame);
     expect(conn.closedWith?.reason).toMatch(/invalid doc name/);
-    expect(core.stats()).toEqual({ rooms: 0, connections: 0 });
+    expect(core.stats()).toEqual({
+      rooms: 0,
+      connections: 0,
+      connectionsByKind: { multiplexed: 0, 'y-websocket': 0, peer: 0 },
+    });
   });
 
   it('closes only the connection that sent an unappliable update', async () => {
@@ -455,7 +474,8 @@ describe('RelayCore refusals', () => {
       await c.conn.waitFor(() => (framesOf(c.conn, FrameType.Docs).length ? true : undefined));
     }
     bad.handler.receive(encodeDoc('w1/n1', encodeSyncUpdate(new Uint8Array([0xff, 0xff, 0x7f]))));
-    expect(bad.conn.closedWith?.code).toBe(CloseCode.MalformedFrame);
+    // The y-websocket message is well-formed; the Yjs update inside it is not.
+    expect(bad.conn.closedWith?.code).toBe(CloseCode.UpdateRejected);
     expect(bad.conn.closedWith?.reason).toMatch(/^doc w1\/n1: /);
 
     const yws = connectYws(core, 'w1/n1');
@@ -522,7 +542,11 @@ describe('RelayCore lifecycle', () => {
     expect(mux.conn.closedWith?.code).toBe(CloseCode.GoingAway);
     expect(yws.conn.closedWith?.code).toBe(CloseCode.GoingAway);
     expect((await storage.load('w1/n1')).updates).toHaveLength(1);
-    expect(core.stats()).toEqual({ rooms: 0, connections: 0 });
+    expect(core.stats()).toEqual({
+      rooms: 0,
+      connections: 0,
+      connectionsByKind: { multiplexed: 0, 'y-websocket': 0, peer: 0 },
+    });
     const late = new RecordingConnection();
     core.acceptMultiplexed(late).receive(HELLO);
     expect(late.closedWith?.code).toBe(CloseCode.GoingAway);

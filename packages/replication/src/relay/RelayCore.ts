@@ -7,7 +7,7 @@ import type {
   TransportFactory,
 } from '../ports.ts';
 import { CloseCode, type HelloInfo } from '../protocol.ts';
-import { type Access, OPEN_ACCESS } from './access.ts';
+import { type Access, OPEN_ACCESS, type PeerProof, SYSTEM_DOC_PREFIX } from './access.ts';
 import { bucketOf, DigestIndex, encodeRecord, fingerprintKey } from './DigestIndex.ts';
 import { decodeSv, mergeSv, opsAhead, type StateVectorMap } from './fingerprint.ts';
 import { MultiplexedSession } from './MultiplexedSession.ts';
@@ -51,6 +51,16 @@ export interface RelayCoreOptions {
   random?: () => number;
   /** Rejections and ack latencies are reported here (default: discarded). */
   metrics?: RelayMetrics;
+  /** Docs one multiplexed client socket may subscribe; more get `DocError(TooManyDocs)` (default 20,000). */
+  maxDocsPerConnection?: number;
+  /**
+   * The cluster secret, as proofs: when set, only connections accepted with
+   * `{kind: 'peer'}` access may become peer links, inbound peer Hellos are
+   * answered with a proof, and outbound links are used only after the peer's
+   * proof checked out (else closed with `Unauthorized`). When omitted, `open`
+   * connections may become peer links too (`--auth off` without a secret).
+   */
+  peerProof?: PeerProof;
 }
 
 /** What this relay knows about one peer relay, across its links. */
@@ -70,6 +80,13 @@ interface PeerState {
 }
 
 type Session = MultiplexedSession | YWebsocketSession;
+
+/** Open connections by kind (`RelayCore.stats`). */
+export interface ConnectionsByKind {
+  multiplexed: number;
+  'y-websocket': number;
+  peer: number;
+}
 
 /** Base delay and cap of peer re-dials (full jitter). */
 const PEER_BACKOFF = { baseMs: DEFAULT_BACKOFF.baseMs, maxMs: DEFAULT_BACKOFF.maxMs };
@@ -168,6 +185,7 @@ export class RelayCore {
       handshakeTimeoutMs,
       heartbeatIntervalMs,
       heartbeatTimeoutMs,
+      options.peerProof,
     );
     this.#indexReady = this.#index.load(this.#storage).then(
       ({ docs, rebuilt }) => this.#log('relay.index_loaded', { docs, rebuilt }),
@@ -176,13 +194,20 @@ export class RelayCore {
           error: err instanceof Error ? err.message : String(err),
         }),
     );
+    const maxDocsPerConnection = nonNegative(
+      'maxDocsPerConnection',
+      options.maxDocsPerConnection,
+      20_000,
+    );
     this.#ctx = {
       relayId: this.relayId,
+      maxDocsPerConnection,
       handshakeTimeoutMs,
       heartbeatIntervalMs,
       heartbeatTimeoutMs,
       log: this.#log,
       metrics: this.#metrics,
+      openPeers: options.peerProof === undefined,
       join: (docName, member) => this.#join(docName, member),
       acceptPeer: (conn, hello, ended) => this.#acceptPeer(conn, hello, ended),
       clusterAcks: (docName) => this.#clusterAcks(docName),
@@ -227,14 +252,45 @@ export class RelayCore {
     return closed;
   }
 
-  /** Rooms in memory (loading or loaded) and open connections. */
-  stats(): { rooms: number; connections: number } {
-    return { rooms: this.#rooms.size, connections: this.#sessions.size };
+  /**
+   * Joins the relay's own system doc `docName` (under `SYSTEM_DOC_PREFIX`,
+   * e.g. the auth registry) as `member`: its writes through
+   * `room.receive(member, …, seq)` are stored, acked to `member` and gossiped
+   * like any client's; updates from peers reach `member.send`. The room stays
+   * loaded until the member leaves.
+   */
+  openSystemDoc(docName: string, member: RoomMember): Promise<Room> {
+    if (!docName.startsWith(SYSTEM_DOC_PREFIX)) {
+      return Promise.reject(
+        new RangeError(`RelayCore.openSystemDoc: ${docName} is not under ${SYSTEM_DOC_PREFIX}`),
+      );
+    }
+    return this.#join(docName, member);
   }
 
   /**
-   * Closes every connection with `CloseCode.GoingAway`, flushes pending
-   * commits and drops all rooms. Storage stays open (its owner closes it).
+   * Rooms in memory (loading or loaded) and open connections: `connections`
+   * counts accepted client sockets (a `/sync` socket that became a peer link
+   * included); `connectionsByKind` splits them, with every open or
+   * handshaking peer link (dialed or accepted) under `peer`.
+   */
+  stats(): { rooms: number; connections: number; connectionsByKind: ConnectionsByKind } {
+    const byKind: ConnectionsByKind = { multiplexed: 0, 'y-websocket': 0, peer: 0 };
+    for (const session of this.#sessions) {
+      if (session instanceof YWebsocketSession) byKind['y-websocket']++;
+      // Its peer session is counted below, among the peer sessions.
+      else if (!session.isPeer) byKind.multiplexed++;
+    }
+    byKind.peer = this.#peerSessions.size;
+    return { rooms: this.#rooms.size, connections: this.#sessions.size, connectionsByKind: byKind };
+  }
+
+  /**
+   * Graceful shutdown: refuses new connections, flushes every room's pending
+   * commits and sends their acks, then closes every connection with
+   * `CloseCode.GoingAway` and drops all rooms (what arrived after the flush
+   * is stored too, unacked: its sender resends it elsewhere). Storage stays
+   * open (its owner closes it).
    */
   close(): Promise<void> {
     this.#closing ??= this.#close();
@@ -244,6 +300,16 @@ export class RelayCore {
   async #close(): Promise<void> {
     for (const dialer of this.#dialers.values()) dialer.stop();
     this.#dialers.clear();
+    // Flush before closing: closed sessions drop the acks of commits that finish
+    // later. Yield first so frames already waiting on the sockets are applied,
+    // and flush twice to cover what arrived during the first flush: bounded
+    // rounds, because a steady stream of writes never leaves nothing pending.
+    for (let round = 0; round < 2; round++) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      await Promise.all([...this.#live].map((room) => this.#flushForClose(room)));
+    }
+    // Acks go out in a microtask after the commit (InboundAcks); let them leave first.
+    await new Promise((resolve) => setTimeout(resolve, 0));
     for (const session of [...this.#peerSessions]) {
       session.close(CloseCode.GoingAway, 'relay shutting down');
     }
@@ -254,6 +320,18 @@ export class RelayCore {
     this.#rooms.clear();
     await this.#indexReady;
     await this.#writeFingerprints();
+  }
+
+  async #flushForClose(room: Room): Promise<void> {
+    try {
+      await room.flush();
+    } catch (err) {
+      // Still queued in the room: unloading retries it once more.
+      this.#log('relay.close_flush_failed', {
+        doc: room.name,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   #track(session: Session): ConnectionHandler {
@@ -429,9 +507,11 @@ export class RelayCore {
     handshakeTimeoutMs: number,
     heartbeatIntervalMs: number,
     heartbeatTimeoutMs: number,
+    peerProof: PeerProof | undefined,
   ): PeerContext {
     return {
       relayId: this.relayId,
+      peerProof,
       publicUrl: this.#publicUrl,
       handshakeTimeoutMs,
       heartbeatIntervalMs,

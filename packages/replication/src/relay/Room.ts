@@ -2,6 +2,7 @@ import * as awarenessProtocol from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import type { StorageAdapter } from '../ports.ts';
 import {
+  CloseCode,
   encodeAwarenessMessage,
   encodeSyncStep1,
   encodeSyncStep2,
@@ -12,6 +13,14 @@ import {
   YMessageType,
 } from '../protocol.ts';
 import { fingerprintOf } from './fingerprint.ts';
+import {
+  type AwarenessEntry,
+  type AwarenessLimits,
+  checkAwarenessUpdate,
+  DEFAULT_AWARENESS_LIMITS,
+  encodeAwarenessEntries,
+  UpdateRejectedError,
+} from './updateGuard.ts';
 
 /** One subscriber of a room: a plain y-websocket socket, or one doc of a multiplexed socket. */
 export interface RoomMember {
@@ -50,6 +59,8 @@ export interface RoomOptions {
    * nothing pending): its fingerprint and state vector, for anti-entropy.
    */
   onDurable?: (room: Room, fingerprint: Uint8Array, stateVector: Uint8Array) => void;
+  /** Awareness bounds per member (defaults: `DEFAULT_AWARENESS_LIMITS`). */
+  awarenessLimits?: AwarenessLimits;
 }
 
 type RoomState = 'new' | 'loading' | 'open' | 'unloading' | 'unloaded';
@@ -80,6 +91,10 @@ export class Room {
   readonly #awareness = new awarenessProtocol.Awareness(this.#doc);
   /** Members and the awareness client ids each one controls. */
   readonly #members = new Map<RoomMember, Set<number>>();
+  /** Who controls each awareness client id (the member that last set its state). */
+  readonly #awarenessOwner = new Map<number, RoomMember>();
+  /** Updates the doc emitted during the current `applyUpdate` (stored if it throws halfway). */
+  #emitted: Uint8Array[] | null = null;
   #state: RoomState = 'new';
   #loading: Promise<void> | null = null;
   #unloading: Promise<void> | null = null;
@@ -98,6 +113,9 @@ export class Room {
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #retryDelayMs = 0;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** Updates ever queued for commit, and how many of them are durable (commits keep their order). */
+  #enqueued = 0;
+  #committed = 0;
 
   constructor(name: string, options: RoomOptions) {
     this.name = name;
@@ -184,6 +202,9 @@ export class Room {
     const controlled = this.#members.get(member);
     if (controlled === undefined) return;
     this.#members.delete(member);
+    for (const id of controlled) {
+      if (this.#awarenessOwner.get(id) === member) this.#awarenessOwner.delete(id);
+    }
     if (controlled.size > 0 && this.#state === 'open') {
       awarenessProtocol.removeAwarenessStates(this.#awareness, [...controlled], 'leave');
     }
@@ -228,13 +249,23 @@ export class Room {
         this.#applyUpdate(member, message.payload);
         if (seq !== undefined) this.requestAck(member, seq);
         return [];
-      case YMessageType.Awareness:
+      case YMessageType.Awareness: {
+        const entries = this.#ownedAwareness(
+          member,
+          checkAwarenessUpdate(message.update, this.#options.awarenessLimits),
+        );
+        if (entries.length === 0) return [];
         try {
-          awarenessProtocol.applyAwarenessUpdate(this.#awareness, message.update, member);
+          awarenessProtocol.applyAwarenessUpdate(
+            this.#awareness,
+            encodeAwarenessEntries(entries),
+            member,
+          );
         } catch (err) {
           throw new ProtocolError(`bad awareness update: ${errorMessage(err)}`);
         }
         return [];
+      }
       case YMessageType.QueryAwareness: {
         const states = this.awarenessStates();
         return states === undefined ? [] : [states];
@@ -245,8 +276,56 @@ export class Room {
     }
   }
 
+  /**
+   * The entries of an awareness update `member` may apply (and that change
+   * something). Removing a client
+   * another member controls is dropped silently (honest clients send those when
+   * a remote state times out locally); setting one, or controlling more than
+   * `maxClientsPerMember`, is spam: `UpdateRejectedError` (RateLimited).
+   */
+  #ownedAwareness(member: RoomMember, entries: AwarenessEntry[]): AwarenessEntry[] {
+    const limit =
+      this.#options.awarenessLimits?.maxClientsPerMember ??
+      DEFAULT_AWARENESS_LIMITS.maxClientsPerMember;
+    const controlled = this.#members.get(member) ?? new Set<number>();
+    const claimed = new Set(controlled);
+    const kept: AwarenessEntry[] = [];
+    for (const entry of entries) {
+      // What y-protocols would ignore anyway: echoes (stock y-websocket providers
+      // send every state they hold back to the server) and stale states.
+      const current = this.#awareness.meta.get(entry.clientId)?.clock;
+      const newer =
+        current === undefined ||
+        current < entry.clock ||
+        (current === entry.clock &&
+          entry.state === 'null' &&
+          this.#awareness.getStates().has(entry.clientId));
+      if (!newer) continue;
+      const owner = this.#awarenessOwner.get(entry.clientId);
+      if (owner !== undefined && owner !== member) {
+        if (entry.state === 'null') continue;
+        throw new UpdateRejectedError(
+          `awareness client ${entry.clientId} belongs to another connection`,
+          CloseCode.RateLimited,
+          'awareness_rejected',
+        );
+      }
+      if (entry.state !== 'null') claimed.add(entry.clientId);
+      kept.push(entry);
+    }
+    if (claimed.size > limit) {
+      throw new UpdateRejectedError(
+        `more than ${limit} awareness clients on one connection`,
+        CloseCode.RateLimited,
+        'awareness_rejected',
+      );
+    }
+    return kept;
+  }
+
   #applyUpdate(member: RoomMember, update: Uint8Array): void {
     this.#changed = false;
+    this.#emitted = [];
     const store = this.#doc.store;
     // If this update unblocks parts held back from other senders, the doc's
     // update event carries those too, and the sender has not seen them.
@@ -254,9 +333,18 @@ export class Room {
     try {
       Y.applyUpdate(this.#doc, update, member);
     } catch (err) {
-      throw new ProtocolError(`update could not be applied: ${errorMessage(err)}`);
+      // Yjs may fail halfway (an update that is well-formed but inconsistent):
+      // what it did apply is in the doc and was sent on, so it must be stored
+      // too, or acks would vouch for state that is not durable.
+      for (const applied of this.#emitted) this.#enqueue(applied);
+      throw new UpdateRejectedError(
+        `update could not be applied: ${errorMessage(err)}`,
+        CloseCode.UpdateRejected,
+        'update_rejected',
+      );
     } finally {
       this.#echo = false;
+      this.#emitted = null;
     }
     // Store the update as received: parts waiting for missing dependencies are
     // not in the doc's own update event yet, but they are acknowledged too.
@@ -267,6 +355,7 @@ export class Room {
 
   #onDocUpdate(update: Uint8Array, origin: unknown): void {
     this.#changed = true;
+    this.#emitted?.push(update);
     try {
       this.#options.onUpdate?.(this, update, origin, this.#echo);
     } catch (err) {
@@ -304,9 +393,14 @@ export class Room {
     const changed = [...change.added, ...change.updated, ...change.removed];
     const controlled = this.#members.get(origin as RoomMember);
     if (controlled !== undefined) {
-      for (const id of change.added) controlled.add(id);
-      for (const id of change.updated) controlled.add(id);
-      for (const id of change.removed) controlled.delete(id);
+      for (const id of [...change.added, ...change.updated]) {
+        controlled.add(id);
+        this.#awarenessOwner.set(id, origin as RoomMember);
+      }
+      for (const id of change.removed) {
+        controlled.delete(id);
+        if (this.#awarenessOwner.get(id) === origin) this.#awarenessOwner.delete(id);
+      }
     }
     const message = encodeAwarenessMessage(
       awarenessProtocol.encodeAwarenessUpdate(this.#awareness, changed),
@@ -329,6 +423,7 @@ export class Room {
   #enqueue(update: Uint8Array): void {
     this.#pending ??= { updates: [], acks: new Map() };
     this.#pending.updates.push(update);
+    this.#enqueued++;
     if (this.#commitTimer === undefined && this.#retryTimer === undefined) {
       this.#commitTimer = setTimeout(() => {
         this.#commitTimer = undefined;
@@ -388,6 +483,7 @@ export class Room {
     this.#inflight = null;
     this.#retryDelayMs = 0;
     this.#storedCount += batch.updates.length;
+    this.#committed += batch.updates.length;
     for (const [member, seqs] of batch.acks) {
       try {
         member.ack(seqs, batch.stateVector);
@@ -450,15 +546,17 @@ export class Room {
 
   /**
    * Resolves once every update applied so far is durable; rejects when storage
-   * refuses it (the updates stay queued and are retried).
+   * refuses it (the updates stay queued and are retried). Updates applied
+   * after the call are not waited for: under a steady stream of writes
+   * "nothing pending" may never happen, and shutdown flushes must end.
    */
   async flush(): Promise<void> {
-    for (;;) {
+    const target = this.#enqueued;
+    while (this.#committed < target) {
       if (this.#busy !== null) {
         await this.#busy;
         continue;
       }
-      if (this.#pending === null) return;
       if (this.#retryTimer !== undefined) {
         clearTimeout(this.#retryTimer);
         this.#retryTimer = undefined;

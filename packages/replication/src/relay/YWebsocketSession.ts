@@ -1,9 +1,19 @@
 import type { ConnectionHandler, RelayConnection } from '../ports.ts';
-import { CloseCode, decodeYMessage, ProtocolError, type YMessage } from '../protocol.ts';
-import type { Access } from './access.ts';
+import {
+  CloseCode,
+  decodeYMessage,
+  ProtocolError,
+  SyncStep,
+  type YMessage,
+  YMessageType,
+} from '../protocol.ts';
+import { type Access, mayRead, mayWrite } from './access.ts';
+import { connLog } from './connLog.ts';
 import { docNameProblem } from './docNames.ts';
-import type { Room, RoomMember } from './Room.ts';
+import type { RelayLog, Room, RoomMember } from './Room.ts';
+import { roomContains } from './roomContains.ts';
 import type { SessionContext } from './sessionContext.ts';
+import { checkYMessage, UpdateRejectedError } from './updateGuard.ts';
 
 /** Messages queued while the room loads; beyond this the peer is flooding, not syncing. */
 const MAX_QUEUED_MESSAGES = 10_000;
@@ -24,6 +34,8 @@ export class YWebsocketSession implements ConnectionHandler {
   readonly access: Access;
   readonly #conn: RelayConnection;
   readonly #ctx: SessionContext;
+  /** `ctx.log` with this connection's id. */
+  readonly #log: RelayLog;
   #state: 'loading' | 'open' | 'closed' = 'loading';
   #room: Room | undefined;
   readonly #queue: YMessage[] = [];
@@ -34,6 +46,7 @@ export class YWebsocketSession implements ConnectionHandler {
     this.access = access;
     this.#conn = conn;
     this.#ctx = ctx;
+    this.#log = connLog(ctx.log, conn);
     this.#member = {
       send: (message) => this.#send(message),
       // Acks are a Lattice extra: a stock y-websocket client must never see one.
@@ -41,13 +54,19 @@ export class YWebsocketSession implements ConnectionHandler {
     };
     const problem = docNameProblem(docName);
     if (problem !== undefined) {
+      this.#ctx.metrics.rejected('malformed');
       this.close(CloseCode.MalformedFrame, `invalid doc name: ${problem}`);
+      return;
+    }
+    if (!mayRead(access, docName)) {
+      ctx.metrics.rejected('forbidden');
+      this.close(CloseCode.Forbidden, 'this token has no access to the doc');
       return;
     }
     this.#ctx.join(docName, this.#member).then(
       (room) => this.#opened(room),
       (err: unknown) => {
-        this.#ctx.log('session.join_failed', { doc: docName, error: errorMessage(err) });
+        this.#log('session.join_failed', { doc: docName, error: errorMessage(err) });
         this.close(CloseCode.InternalError, 'doc could not be loaded');
       },
     );
@@ -63,8 +82,10 @@ export class YWebsocketSession implements ConnectionHandler {
     let message: YMessage;
     try {
       message = decodeYMessage(data);
+      // Checked before anything reads the payload (read-only test, room, queue).
+      checkYMessage(message);
     } catch (err) {
-      this.close(CloseCode.MalformedFrame, errorMessage(err));
+      this.#reject(err);
       return;
     }
     if (this.#state === 'loading') {
@@ -86,14 +107,21 @@ export class YWebsocketSession implements ConnectionHandler {
     this.#ctx.ended(this);
   }
 
+  /** Closes the socket for input it refuses: hostile input with its own code, anything else `MalformedFrame`. */
+  #reject(err: unknown): void {
+    const rejected = err instanceof UpdateRejectedError;
+    this.#ctx.metrics.rejected(rejected ? err.rejectReason : 'malformed');
+    this.close(rejected ? err.closeCode : CloseCode.MalformedFrame, errorMessage(err));
+  }
+
   /** Closes the socket with `code` and leaves the room. */
   close(code: number, reason: string): void {
     if (this.#state === 'closed') return;
-    this.#ctx.log('session.close', { kind: 'y-websocket', doc: this.docName, code, reason });
+    this.#log('session.close', { kind: 'y-websocket', doc: this.docName, code, reason });
     try {
       this.#conn.close(code, reason);
     } catch (err) {
-      this.#ctx.log('session.close_failed', { error: errorMessage(err) });
+      this.#log('session.close_failed', { error: errorMessage(err) });
     }
     this.closed();
   }
@@ -117,14 +145,26 @@ export class YWebsocketSession implements ConnectionHandler {
   #handle(message: YMessage): void {
     const room = this.#room;
     if (room === undefined) return;
+    if (
+      message.type === YMessageType.Sync &&
+      message.step !== SyncStep.Step1 &&
+      !mayWrite(this.access, this.docName) &&
+      !roomContains(room, message.payload)
+    ) {
+      // y-websocket has no error frame: the update is dropped (never applied,
+      // stored or forwarded) and only counted and logged.
+      this.#ctx.metrics.rejected('read_only');
+      this.#log('session.read_only_dropped', { doc: this.docName });
+      return;
+    }
     let replies: Uint8Array[];
     try {
       replies = room.receive(this.#member, message);
     } catch (err) {
       if (err instanceof ProtocolError) {
-        this.close(CloseCode.MalformedFrame, err.message);
+        this.#reject(err);
       } else {
-        this.#ctx.log('session.error', { doc: this.docName, error: errorMessage(err) });
+        this.#log('session.error', { doc: this.docName, error: errorMessage(err) });
         this.close(CloseCode.InternalError, 'internal relay error');
       }
       return;
@@ -137,7 +177,7 @@ export class YWebsocketSession implements ConnectionHandler {
     try {
       this.#conn.send(frame);
     } catch (err) {
-      this.#ctx.log('session.send_failed', { error: errorMessage(err) });
+      this.#log('session.send_failed', { error: errorMessage(err) });
     }
   }
 }

@@ -58,3 +58,15 @@ export function mayWrite(access: Access, docName: string): boolean {
   if (!mayRead(access, docName)) return false;
   return access.kind === 'open' || (access.kind === 'client' && access.role !== 'read');
 }
+
+/**
+ * Cluster-secret proofs for peer links, supplied by the relay process (the
+ * core stays free of crypto libraries). The accepting relay puts `make()` in
+ * its Hello; the dialing relay checks it with `verify` before using the link.
+ */
+export interface PeerProof {
+  /** A fresh proof that this relay holds the cluster secret (cached and refreshed by the caller). */
+  make(): string;
+  /** Does `proof` show that relay `relayId` holds the cluster secret? Must not throw. */
+  verify(proof: string, relayId: string): Promise<boolean>;
+}

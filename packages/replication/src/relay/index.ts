@@ -10,11 +10,25 @@ export {
   mayRead,
   mayWrite,
   OPEN_ACCESS,
+  type PeerProof,
   type Role,
   SYSTEM_DOC_PREFIX,
 } from './access.ts';
 export { docNameProblem } from './docNames.ts';
 export { noopMetrics, type RejectReason, type RelayMetrics } from './metrics.ts';
 export type { ClusterInfo, PeerDirection, PeerInfo, PeerLink } from './PeerLink.ts';
-export { RelayCore, type RelayCoreOptions } from './RelayCore.ts';
-export type { RelayLog } from './Room.ts';
+export { type ConnectionsByKind, RelayCore, type RelayCoreOptions } from './RelayCore.ts';
+export type { RelayLog, Room, RoomMember } from './Room.ts';
+export {
+  type AwarenessEntry,
+  type AwarenessLimits,
+  checkAwarenessUpdate,
+  checkUpdate,
+  checkYMessage,
+  DEFAULT_AWARENESS_LIMITS,
+  DEFAULT_UPDATE_LIMITS,
+  encodeAwarenessEntries,
+  type UpdateLimits,
+  UpdateRejectedError,
+  type UpdateSummary,
+} from './updateGuard.ts';

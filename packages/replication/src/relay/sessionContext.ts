@@ -7,12 +7,16 @@ import type { RelayLog, Room, RoomMember } from './Room.ts';
 export interface SessionContext {
   readonly relayId: string;
   readonly handshakeTimeoutMs: number;
+  /** Docs one multiplexed client socket may subscribe at once. */
+  readonly maxDocsPerConnection: number;
   /** Heartbeat probe period toward multiplexed peers (0: none). */
   readonly heartbeatIntervalMs: number;
   /** A multiplexed peer silent this long is closed with `HeartbeatTimeout`. */
   readonly heartbeatTimeoutMs: number;
   readonly log: RelayLog;
   readonly metrics: RelayMetrics;
+  /** May a connection with `open` access become a peer link? (No cluster secret is configured.) */
+  readonly openPeers: boolean;
   /** Loads the doc's room if needed and adds `member`; rejects when the doc cannot be loaded. */
   join(docName: string, member: RoomMember): Promise<Room>;
   /**

@@ -54,6 +54,11 @@ export class MemoryNetwork {
     return transport;
   };
 
+  /** Makes `acceptor` reachable at `url` (replacing any acceptor there). */
+  addAcceptor(url: string, acceptor: Acceptor): void {
+    this.#acceptors.set(url, acceptor);
+  }
+
   get online(): boolean {
     return this.#online;
   }

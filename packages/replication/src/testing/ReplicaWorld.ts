@@ -1,5 +1,6 @@
 import type { ReplicaOptions } from '../Replica.ts';
 import { Replica } from '../Replica.ts';
+import type { Access } from '../relay/access.ts';
 import { RelayCore, type RelayCoreOptions } from '../relay/RelayCore.ts';
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import type { DeliverySchedule, FrameDirection } from '../transport/MemoryTransport.ts';
@@ -20,6 +21,7 @@ export class ReplicaWorld {
   readonly replicas: Replica[] = [];
   /** Errors reported by replicas made here without their own `onError` (timeouts, bad frames). */
   readonly errors: Error[] = [];
+  #tokens = 0;
 
   constructor(
     options: {
@@ -36,6 +38,30 @@ export class ReplicaWorld {
       { [WORLD_RELAY_URL]: (conn) => this.relay.acceptMultiplexed(conn) },
       network,
     );
+  }
+
+  /**
+   * A URL under which this world's relay accepts connections with `access`,
+   * as if the relay had verified a token to it (`?token=…`: each call makes a
+   * new one, like a new share link).
+   */
+  urlFor(access: Access): string {
+    const url = `${WORLD_RELAY_URL}?token=t${++this.#tokens}`;
+    this.network.addAcceptor(url, (conn) => this.relay.acceptMultiplexed(conn, access));
+    return url;
+  }
+
+  /**
+   * A URL whose connections the relay accepts and closes at once with `code`
+   * (4401, 4403, 4419: how a relay answers a token it refuses).
+   */
+  refusingUrl(code: number, reason: string): string {
+    const url = `${WORLD_RELAY_URL}?token=t${++this.#tokens}`;
+    this.network.addAcceptor(url, (conn) => {
+      queueMicrotask(() => conn.close(code, reason));
+      return { receive: () => {}, closed: () => {} };
+    });
+    return url;
   }
 
   /** A replica on this world's network (fresh `MemoryStorage` unless given). */

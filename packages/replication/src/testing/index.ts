@@ -13,6 +13,13 @@ export type {
 } from '../transport/MemoryTransport.ts';
 export { MemoryTransport } from '../transport/MemoryTransport.ts';
 export { type FaultyScheduleOptions, faultySchedule } from './faultySchedule.ts';
+export {
+  MUTATIONS,
+  type Mutation,
+  mutateFrame,
+  type Random,
+  seededRandom,
+} from './frameMutator.ts';
 export { type FrameCounts, MemoryNetwork } from './MemoryNetwork.ts';
 export { NaiveSessionTracker } from './NaiveSessionTracker.ts';
 export { ReplicaWorld, WORLD_RELAY_URL } from './ReplicaWorld.ts';
