@@ -1,6 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   CloseCode,
@@ -10,68 +8,16 @@ import {
   encodeSyncStep1,
   FrameType,
 } from '@lattice/replication';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { type RelayOptions, type RunningRelay, startRelay } from './index.ts';
+import { type RunningRelay, startRelay } from './index.ts';
 import { MuxWsClient } from './testing/index.ts';
+import { httpGet, useTestRelays } from './testing/relayFixture.ts';
 
-const dirs: string[] = [];
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lattice-relay-'));
-  dirs.push(dir);
-  return dir;
-}
-
-async function start(options: Partial<RelayOptions> = {}): Promise<RunningRelay> {
-  const relay = await startRelay({
-    auth: 'off',
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: options.dataDir ?? (await tempDir()),
-    webDir: options.webDir ?? join(await tempDir(), 'missing'),
-    commitWindowMs: 2,
-    ...options,
-  });
-  cleanups.push(() => relay.close());
-  return relay;
-}
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
-
-interface HttpResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+const { start, tempDir, defer } = useTestRelays('lattice-relay-', { auth: 'off' });
 
 /** Attempts a WebSocket upgrade and resolves with the HTTP status that refused it. */
 function refusedUpgrade(url: string): Promise<{ status: number; body: string }> {
@@ -105,13 +51,13 @@ function provider(relay: RunningRelay, docName: string, doc: Y.Doc): WebsocketPr
     disableBc: true,
     WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
   });
-  cleanups.push(() => p.destroy());
+  defer(() => p.destroy());
   return p;
 }
 
 function muxClient(relay: RunningRelay): MuxWsClient {
   const client = new MuxWsClient(relay.url);
-  cleanups.push(() => client.close());
+  defer(() => client.close());
   return client;
 }
 

@@ -1,6 +1,3 @@
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CloseCode,
   DocErrorCode,
@@ -13,46 +10,20 @@ import {
   PROTOCOL_VERSION,
 } from '@lattice/replication';
 import { decodeProtectedHeader } from 'jose';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
-import { type RelayOptions, type RunningRelay, startRelay } from './index.ts';
+import type { RelayOptions, RunningRelay } from './index.ts';
 import { MuxWsClient, type SocketClose } from './testing/index.ts';
+import { useTestRelays } from './testing/relayFixture.ts';
 
-const dirs: string[] = [];
-const cleanups: (() => Promise<void> | void)[] = [];
 const SECRET = new TextEncoder().encode('a-cluster-secret-of-at-least-32-bytes!!');
 const WRONG_SECRET = new TextEncoder().encode('another-cluster-secret-32-bytes-long!!!');
 
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lattice-auth-'));
-  dirs.push(dir);
-  return dir;
-}
-
-/** Starts a relay with auth on (unless told otherwise); closed after the test unless `keep`. */
-async function start(options: Partial<RelayOptions> = {}): Promise<RunningRelay> {
-  const relay = await startRelay({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: options.dataDir ?? (await tempDir()),
-    webDir: join(await tempDir(), 'missing'),
-    commitWindowMs: 2,
-    ...options,
-  });
-  cleanups.push(() => relay.close());
-  return relay;
-}
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+/** Relays start with auth on unless a test says otherwise. */
+const { start, tempDir, defer } = useTestRelays('lattice-auth-');
 
 interface ApiResult {
   status: number;
@@ -108,7 +79,7 @@ async function share(
 
 function client(relay: RunningRelay, token?: string): MuxWsClient {
   const c = new MuxWsClient(relay.url, token === undefined ? {} : { token });
-  cleanups.push(() => c.close());
+  defer(() => c.close());
   return c;
 }
 
@@ -122,7 +93,7 @@ function yws(
   const ws = new WebSocket(
     `${relay.url.replace(/^http/, 'ws')}/ws/${encodeURIComponent(docName)}${query}`,
   );
-  cleanups.push(() => ws.terminate());
+  defer(() => ws.terminate());
   const closed = new Promise<SocketClose>((resolve) =>
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })),
   );
@@ -352,7 +323,7 @@ describe('WebSocket access', () => {
       params: { token: reader.token },
       WebSocketPolyfill: WebSocket as unknown as typeof globalThis.WebSocket,
     });
-    cleanups.push(() => p.destroy());
+    defer(() => p.destroy());
     await until(() => doc.getText('body').toString() === 'index');
     doc.getText('body').insert(0, 'vandal ');
     await write(relay, owner, 'w1', 'more ');

@@ -1,8 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CloseCode,
   DocErrorCode,
@@ -16,42 +13,18 @@ import {
   type Frame,
   FrameType,
 } from '@lattice/replication';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import * as Y from 'yjs';
-import { type RelayOptions, type RunningRelay, startRelay } from './index.ts';
+import type { RunningRelay } from './index.ts';
 import { MuxWsClient } from './testing/index.ts';
+import { useTestRelays } from './testing/relayFixture.ts';
 
-const dirs: string[] = [];
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function start(options: Partial<RelayOptions> = {}): Promise<RunningRelay> {
-  const dir = await mkdtemp(join(tmpdir(), 'lattice-hostile-'));
-  dirs.push(dir);
-  const relay = await startRelay({
-    auth: 'off',
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: dir,
-    webDir: join(dir, 'missing'),
-    commitWindowMs: 2,
-    ...options,
-  });
-  cleanups.push(() => relay.close());
-  return relay;
-}
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const { start, defer } = useTestRelays('lattice-hostile-', { auth: 'off' });
 
 async function client(relay: RunningRelay): Promise<MuxWsClient> {
   const c = new MuxWsClient(relay.url);
-  cleanups.push(() => c.close());
+  defer(() => c.close());
   await c.hello();
   return c;
 }
@@ -81,7 +54,7 @@ function docErrors(c: MuxWsClient): Extract<Frame, { type: typeof FrameType.DocE
 /** Opens a raw TCP connection and completes a WebSocket upgrade to `/sync` by hand. */
 async function rawUpgrade(relay: RunningRelay): Promise<{ socket: Socket; received: Buffer[] }> {
   const socket = connect(relay.port, '127.0.0.1');
-  cleanups.push(() => {
+  defer(() => {
     socket.destroy();
   });
   const received: Buffer[] = [];
@@ -139,7 +112,7 @@ async function until(check: () => boolean, timeoutMs = 5000): Promise<void> {
 /** Status of a refused upgrade to `/sync`, or 101. */
 function upgradeStatus(relay: RunningRelay): Promise<{ status: number; ws: WebSocket }> {
   const ws = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/sync`);
-  cleanups.push(() => ws.terminate());
+  defer(() => ws.terminate());
   return new Promise((resolve, reject) => {
     ws.once('open', () => resolve({ status: 101, ws }));
     ws.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, ws }));
@@ -193,7 +166,7 @@ describe('connection limits', () => {
   it('closes a slowloris upgrade (headers trickled) at the headers timeout', async () => {
     const relay = await start({ headersTimeoutMs: 300, requestTimeoutMs: 1000 });
     const socket = connect(relay.port, '127.0.0.1');
-    cleanups.push(() => {
+    defer(() => {
       socket.destroy();
     });
     socket.on('error', () => {});
@@ -213,7 +186,7 @@ describe('connection limits', () => {
   it('closes a socket that never sends Hello with 4408', async () => {
     const relay = await start({ handshakeTimeoutMs: 200 });
     const silent = new MuxWsClient(relay.url);
-    cleanups.push(() => silent.close());
+    defer(() => silent.close());
     await silent.open();
     expect((await silent.closed).code).toBe(CloseCode.HandshakeTimeout);
   });

@@ -1,35 +1,18 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { CloseCode } from '@lattice/replication';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type RelayOptions, type RunningRelay, startRelay } from './index.ts';
+import type { RelayOptions, RunningRelay } from './index.ts';
 import { createLogger, relayLog, sanitizeUrl } from './logger.ts';
 import { MuxWsClient, type PromScrape, parsePromText } from './testing/index.ts';
+import { httpGet, useTestRelays } from './testing/relayFixture.ts';
 
 const SECRET = 'secret123';
 const appDir = fileURLToPath(new URL('..', import.meta.url));
-const dirs: string[] = [];
-const cleanups: (() => Promise<void> | void)[] = [];
-
-async function tempDir(): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'lattice-obs-'));
-  dirs.push(dir);
-  return dir;
-}
-
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
-
-afterAll(async () => {
-  await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
-});
+const relays = useTestRelays('lattice-obs-', { auth: 'off' });
+const { tempDir, defer } = relays;
 
 /** JSON log lines captured from a real pino logger (the relay's, in-process). */
 class LogCapture {
@@ -50,43 +33,11 @@ async function start(
   options: Partial<RelayOptions> & { capture?: LogCapture; verbose?: boolean } = {},
 ): Promise<RunningRelay> {
   const { capture, verbose, ...rest } = options;
-  const relay = await startRelay({
-    host: '127.0.0.1',
-    port: 0,
-    dataDir: await tempDir(),
-    webDir: join(await tempDir(), 'missing'),
-    auth: 'off',
-    commitWindowMs: 2,
+  return relays.start({
     ...(capture === undefined
       ? {}
       : { log: relayLog(createLogger({ verbose: verbose ?? true, destination: capture.stream })) }),
     ...rest,
-  });
-  cleanups.push(() => relay.close());
-  return relay;
-}
-
-interface HttpResult {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function httpGet(url: string, headers: Record<string, string> = {}): Promise<HttpResult> {
-  return new Promise((resolve, reject) => {
-    const req = request(url, { headers }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-        }),
-      );
-    });
-    req.on('error', reject);
-    req.end();
   });
 }
 
@@ -131,7 +82,7 @@ function rawSocket(
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
     ws.on('close', (code, reason) => resolve({ code, reason: reason.toString('utf8') })),
   );
-  cleanups.push(() => ws.terminate());
+  defer(() => ws.terminate());
   return { ws, opened, closed };
 }
 
@@ -177,7 +128,7 @@ describe('GET /metrics', { timeout: 30_000 }, () => {
     const relay = await start();
     const before = await scrape(relay);
     const client = new MuxWsClient(relay.url);
-    cleanups.push(() => client.close());
+    defer(() => client.close());
     await client.hello();
     const doc = client.sync('w/metrics');
     await client.waitFor(() => (client.acked('w/metrics') >= 1 ? true : undefined));
