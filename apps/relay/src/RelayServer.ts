@@ -718,6 +718,23 @@ export class RelayServer implements RunningRelay {
       if (paused && !ws.isPaused) ws.pause();
       else if (!paused && ws.isPaused && ws.readyState === WebSocket.OPEN) ws.resume();
     };
+    // Every frame sent to this socket in one event-loop turn leaves in one
+    // write (writev) when the turn's poll phase is over: one syscall per frame
+    // was the relay's largest cost under fan-out (bench/README.md, "Fan-out"),
+    // and a busy turn sends a socket several (fan-out, acks). The socket is
+    // the upgraded request's; ws writes to it.
+    const socket = req.socket;
+    let corked = false;
+    const uncork = () => {
+      corked = false;
+      socket.uncork();
+    };
+    const cork = () => {
+      if (corked) return;
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    };
     const limiter = new RateLimiter(this.#limits.rateLimit);
     const throttle = (bytes: number) => {
       if (!rateLimited) return;
@@ -752,6 +769,7 @@ export class RelayServer implements RunningRelay {
       },
       send: (frame) => {
         if (ws.readyState === WebSocket.OPEN) {
+          cork();
           ws.send(frame);
           metrics.frame('out', frame.byteLength);
         }

@@ -130,7 +130,7 @@ describe('front-end failover over real sockets (default heartbeat settings)', ()
       const url1 = `ws://127.0.0.1:${f1.port}/sync`;
       const url2 = `ws://127.0.0.1:${r2.port}/sync`;
       const errors: Error[] = [];
-      // Default heartbeat (2 s / 5 s) and backoff (250 ms / 10 s), as a library user gets them.
+      // Default heartbeat (1 s / 2.5 s) and backoff (250 ms / 10 s), as a library user gets them.
       const replica = new Replica({
         storage: new MemoryStorage(),
         relays: [url1, url2],
@@ -158,7 +158,7 @@ describe('front-end failover over real sockets (default heartbeat settings)', ()
       await replica.whenAcked();
       const failoverMs = performance.now() - killedAt;
       console.log(
-        `failover (${how}, default heartbeat 2 s / 5 s): synced with relay 2 after ${Math.round(failoverMs)} ms`,
+        `failover (${how}, default heartbeat): synced with relay 2 after ${Math.round(failoverMs)} ms`,
       );
       expect(await storedText(r2, 'w/failover')).toBe('acked by relay 1; written as it died');
       // Crash: the close is seen at once, then one jittered retry (< 250 ms). Half-open: the 5 s heartbeat timeout.

@@ -68,7 +68,7 @@ describe('large state', () => {
     });
     const tally = new FrameTally();
     const errors: Error[] = [];
-    // Default heartbeat settings (2 s probes, 5 s timeout).
+    // Default heartbeat settings (1 s probes, 2.5 s timeout): a 20 MB transfer must not trip them.
     const fresh = new Replica({
       storage: new MemoryStorage(),
       relays: [`ws://127.0.0.1:${relay.port}/sync`],

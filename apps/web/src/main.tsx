@@ -1,3 +1,5 @@
+// First: marks when the app starts (cold-load benchmark), before other modules evaluate.
+import './lib/appStart.ts';
 import { registerSW } from 'virtual:pwa-register';
 import { newId } from '@lattice/notes';
 import { StrictMode } from 'react';

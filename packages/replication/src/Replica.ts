@@ -58,6 +58,9 @@ const RELAY = Symbol('lattice:relay');
 const TABS = Symbol('lattice:tabs');
 const LOAD = Symbol('lattice:load');
 
+/** Liveness defaults (see `ReplicaOptions.heartbeatIntervalMs`). */
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
+const DEFAULT_HEARTBEAT_TIMEOUT_MS = 2500;
 /** A doc's stored log is re-encoded as one snapshot once it holds more updates than this. */
 const COMPACT_AFTER_UPDATES = 200;
 /** Meta key prefix of the durable "not yet acked by a relay" marker (docs/ARCHITECTURE.md). */
@@ -91,9 +94,14 @@ export interface ReplicaOptions {
    * database): a tab stores its own changes and others only re-read them.
    */
   broadcastChannel?: string;
-  /** How often the relay is probed; default 2000. */
+  /**
+   * How often the relay is probed; default 1000. With the 2500 ms timeout a
+   * silent (half-open) link is noticed 1.5–2.5 s after it went dark, inside
+   * the 3 s target of bench `heal` (was 2000 / 5000: 3.0–5.0 s); the cost is
+   * one ~6-byte frame per second each way per connection.
+   */
   heartbeatIntervalMs?: number;
-  /** A link silent for this long is replaced; default 5000. */
+  /** A link silent for this long is replaced; default 2500. */
   heartbeatTimeoutMs?: number;
   /** Reconnect backoff with full jitter; default 250 / 10000 ms. */
   backoff?: BackoffOptions;
@@ -171,7 +179,26 @@ interface DocEntry {
   /** Cached state vector of the stored state (background docs). */
   stateVector: Uint8Array | null;
   storedCount: number | null;
+  /** Bytes appended to the stored log since it was last loaded or compacted. */
+  logBytes: number;
+  /** Size of the snapshot the last compaction wrote (0: none since start). */
+  snapshotBytes: number;
   forgotten: boolean;
+  /** The local `Update` message queued on the link and not yet encoded: later local updates join it. */
+  openSend: OpenSend | null;
+}
+
+/**
+ * Local updates of one tick, sent as one numbered `Update` (their
+ * `Y.mergeUpdates`): a burst of keystrokes costs the relay one apply, one
+ * commit entry, one ack and one forwarded message instead of one each.
+ */
+interface OpenSend {
+  epoch: number;
+  seq: number;
+  updates: Uint8Array[];
+  /** The link read the message (encoded it into a frame): later updates need a new one. */
+  sealed: boolean;
 }
 
 /**
@@ -254,8 +281,8 @@ export class Replica implements DocSource {
     {
       const common = {
         transportFactory: options.transportFactory ?? ((url) => new WebSocketTransport(url)),
-        heartbeatIntervalMs: options.heartbeatIntervalMs ?? 2000,
-        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 5000,
+        heartbeatIntervalMs: options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS,
+        heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? DEFAULT_HEARTBEAT_TIMEOUT_MS,
         backoff,
         random: options.random ?? Math.random,
         onState: (state: LinkState) => this.#onLinkState(state),
@@ -769,7 +796,10 @@ export class Replica implements DocSource {
       tabBuffer: [],
       stateVector: null,
       storedCount: null,
+      logBytes: 0,
+      snapshotBytes: 0,
       forgotten: false,
+      openSend: null,
     };
     this.#entries.set(docName, entry);
     // First op of every entry: an earlier session may have left unacked changes.
@@ -846,7 +876,7 @@ export class Replica implements DocSource {
       }
       await this.#storage.append(entry.name, updates);
       this.#setUnsaved(entry, entry.unsaved - forTabs.length);
-      this.#stored(entry, updates.length);
+      this.#stored(entry, updates);
       if (forTabs.length > 0 && this.#tabs) {
         this.#tabs.post(
           encodeDocs([{ docName: entry.name, message: encodeSyncUpdate(Y.mergeUpdates(forTabs)) }]),
@@ -872,18 +902,40 @@ export class Replica implements DocSource {
   }
 
   /** Bookkeeping after updates reached storage. */
-  #stored(entry: DocEntry, count: number): void {
+  #stored(entry: DocEntry, updates: readonly Uint8Array[]): void {
     entry.stateVector = null;
-    if (entry.storedCount !== null) entry.storedCount += count;
+    if (entry.storedCount !== null) entry.storedCount += updates.length;
+    for (const update of updates) entry.logBytes += update.length;
     this.#emitChanged(entry.name);
   }
 
-  /** Inside the doc's queue: re-encode a long log as one snapshot. */
+  /**
+   * Inside the doc's queue: re-encode a long log as one snapshot — once it
+   * holds more than `COMPACT_AFTER_UPDATES` entries and, after the first
+   * compaction, at least half the last snapshot's size in new bytes. A
+   * compaction merges the whole doc, so compacting every 200 keystrokes made
+   * the cost quadratic in the doc's size (issue 6: 20 % of the client CPU in
+   * the trace replay); growing the interval with the doc keeps it linear and
+   * the log at most 1.5× the state.
+   */
   async #maybeCompact(entry: DocEntry): Promise<void> {
     if (entry.storedCount === null || entry.storedCount <= COMPACT_AFTER_UPDATES) return;
+    if (entry.logBytes * 2 < entry.snapshotBytes) return;
     const { updates, cursor } = await this.#storage.load(entry.name);
-    await this.#storage.compact(entry.name, Y.mergeUpdates(updates), cursor);
+    const live = entry.live;
+    // Without other tabs this replica is its storage's only writer, so a loaded live
+    // doc holds everything stored (and maybe updates still waiting to be appended,
+    // stored twice then, harmlessly). Encoding it is far cheaper than merging the log:
+    // `Y.mergeUpdates` keeps every keystroke its own item, the doc has merged them.
+    // With tabs, another tab may have stored what this doc has not seen yet.
+    const snapshot =
+      this.#tabs === null && live?.isLoaded
+        ? Y.encodeStateAsUpdate(live.doc)
+        : Y.mergeUpdates(updates);
+    await this.#storage.compact(entry.name, snapshot, cursor);
     entry.storedCount = 1;
+    entry.snapshotBytes = snapshot.length;
+    entry.logBytes = 0;
   }
 
   /** The state vector to announce in SyncStep1. */
@@ -958,7 +1010,7 @@ export class Replica implements DocSource {
     await this.#run(entry, async () => {
       if (entry.forgotten) return;
       await this.#storage.append(entry.name, [update]);
-      this.#stored(entry, 1);
+      this.#stored(entry, [update]);
       if (entry.knownVector) advanceVector(entry.knownVector, update);
       await this.#maybeCompact(entry);
     });
@@ -1021,9 +1073,44 @@ export class Replica implements DocSource {
         entry.refused === null &&
         !this.#readOnly()
       ) {
+        const open = entry.openSend;
+        if (
+          open !== null &&
+          link instanceof RelayLink &&
+          !open.sealed &&
+          open.epoch === link.epoch &&
+          entry.seqEpoch === link.epoch &&
+          // Only while nothing was numbered after it: acks then mean what they meant per update.
+          open.seq === entry.sentSeq
+        ) {
+          open.updates.push(update);
+          if (entry.reconciledSeq > 0) entry.awaitSeq = open.seq;
+          return;
+        }
         const seq = nextSeq(entry, link.epoch);
         if (entry.reconciledSeq > 0) entry.awaitSeq = seq;
-        link.enqueue({ docName: entry.name, message: encodeSyncUpdate(update), seq });
+        const batch: OpenSend = { epoch: link.epoch, seq, updates: [update], sealed: false };
+        // Only the multiplexed link holds messages until the end of the tick (and drops
+        // them only with a new epoch); a y-websocket doc socket may park them.
+        if (link instanceof RelayLink) entry.openSend = batch;
+        let encoded: Uint8Array | null = null;
+        link.enqueue({
+          docName: entry.name,
+          seq,
+          // Encoded when the link writes the frame (end of this microtask), so every
+          // local update of the tick travels in it; reading it closes the batch.
+          get message(): Uint8Array {
+            if (encoded === null) {
+              batch.sealed = true;
+              if (entry.openSend === batch) entry.openSend = null;
+              const { updates } = batch;
+              encoded = encodeSyncUpdate(
+                updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
+              );
+            }
+            return encoded;
+          },
+        });
       }
     };
     const onAwareness = (
@@ -1225,11 +1312,33 @@ export class Replica implements DocSource {
     const link = this.#link;
     if (!link) return;
     const epoch = link.epoch;
-    const release = link.hold();
-    const work = messages.map(({ docName, message }) =>
-      this.#onRelayMessage(docName, message, epoch).catch((err) => this.#onError(asError(err))),
-    );
-    void Promise.all(work).then(release);
+    const handle = (batch: DocMessage[]) => {
+      const release = link.hold();
+      const work = batch.map(({ docName, message }) =>
+        this.#onRelayMessage(docName, message, epoch).catch((err) => this.#onError(asError(err))),
+      );
+      return Promise.all(work).then(release);
+    };
+    // The relay's SyncStep1s are answered first, in a frame of their own, before
+    // its SyncStep2s are applied: the relay (and every replica it forwards to)
+    // waits for our answer, only we wait for our apply. After a partition both
+    // are large and the relay sends them in one frame, so answering first lets
+    // the relay integrate our changes while we integrate its (bench `heal`:
+    // the answer left after the apply, ~60 ms later at 10,000 edits per side).
+    // The answer does not depend on the apply: it is what the relay's vector lacks.
+    // Only for loaded live docs, whose answer is encoded from memory at once; a
+    // background doc's answer reads storage through its queue, and holding every
+    // other message of a 500-doc frame behind those reads made a fresh sync slower.
+    const answerFirst = ({ docName, message }: DocMessage) =>
+      isSyncStep1(message) && this.#entries.get(docName)?.live?.isLoaded === true;
+    const first = messages.filter(answerFirst);
+    if (first.length === 0 || first.length === messages.length) {
+      void handle(messages);
+      return;
+    }
+    const rest = messages.filter((m) => !answerFirst(m));
+    // `handle(first)` releases its hold, which queues the flush before `rest` starts.
+    void handle(first).then(() => handle(rest));
   }
 
   async #onRelayMessage(docName: string, data: Uint8Array, epoch: number): Promise<void> {
@@ -1613,6 +1722,11 @@ function checkDocName(docName: string): void {
 /** An awareness message carrying only this client's state. */
 function localAwareness(awareness: Awareness): Uint8Array {
   return encodeAwarenessMessage(encodeAwarenessUpdate(awareness, [awareness.clientID]));
+}
+
+/** A y-protocols `SyncStep1` (both leading varuints are single bytes: type 0, step 0). */
+function isSyncStep1(message: Uint8Array): boolean {
+  return message[0] === YMessageType.Sync && message[1] === SyncStep.Step1;
 }
 
 /** `[0, 0]`: no structs, no deletions (what an up-to-date peer sends as SyncStep2). */

@@ -16,6 +16,8 @@ export interface SpawnRelayOptions {
   dataDir: string;
   /** Extra command-line arguments (default `--auth off --port 0`, prepended). */
   args?: readonly string[];
+  /** Options for node itself, before the script (e.g. `--cpu-prof`, which `NODE_OPTIONS` refuses). */
+  nodeArgs?: readonly string[];
 }
 
 /** Every relay process spawned by this test process and not yet exited: killed by `killAll`. */
@@ -40,6 +42,7 @@ export class SpawnedRelay {
     this.child = spawn(
       process.execPath,
       [
+        ...(options.nodeArgs ?? []),
         RELAY_BIN,
         '--auth',
         'off',

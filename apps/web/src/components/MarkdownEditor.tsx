@@ -14,6 +14,7 @@ import { type Ref, useEffect, useImperativeHandle, useRef } from 'react';
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { Mark, mark } from '../lib/marks.ts';
 import { editorTheme, markdownHighlight } from './markdownTheme.ts';
 
 /** What a parent can do with the editor. */
@@ -66,6 +67,8 @@ export function MarkdownEditor({ body, awareness, readOnly = false, ref }: Props
       }),
     });
     viewRef.current = view;
+    // The editor's DOM now holds the note's text (cold-load benchmark).
+    mark(Mark.noteShown, { length: view.state.doc.length });
     return () => {
       viewRef.current = null;
       view.destroy();

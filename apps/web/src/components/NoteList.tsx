@@ -1,6 +1,15 @@
 import type { NoteSummary } from '@lattice/notes';
+import { memo, useEffect, useRef, useState } from 'react';
 import { useNow } from '../hooks/useNow.ts';
+import { Mark, mark } from '../lib/marks.ts';
 import { NoteListItem } from './NoteListItem.tsx';
+
+/**
+ * Rows rendered at first, and added each time the end of the list scrolls into
+ * view. Rendering every row of a 5,000-note workspace took most of a second
+ * before anything showed (issue 6, cold load); a sidebar shows a dozen rows.
+ */
+export const LIST_PAGE = 100;
 
 interface Props {
   notes: NoteSummary[];
@@ -12,8 +21,12 @@ interface Props {
   onOpen(id: string): void;
 }
 
-/** The sidebar's notes or trash, with an explanation when there is nothing to show. */
-export function NoteList({
+/**
+ * The sidebar's notes or trash, with an explanation when there is nothing to
+ * show. Memoized: the workspace view re-renders on every sync-status change,
+ * the list only when its notes (a stable array per store version) change.
+ */
+export const NoteList = memo(function NoteList({
   notes,
   trashed,
   searching,
@@ -22,6 +35,34 @@ export function NoteList({
   onOpen,
 }: Props) {
   const now = useNow();
+  const [limit, setLimit] = useState(LIST_PAGE);
+  const more = useRef<HTMLLIElement>(null);
+  const truncated = notes.length > limit;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: limit re-runs it on purpose (see below)
+  useEffect(() => {
+    const sentinel = more.current;
+    if (!truncated || sentinel === null) return;
+    // Without IntersectionObserver (old engines, tests) every row renders at once.
+    if (typeof IntersectionObserver === 'undefined') {
+      setLimit(Number.POSITIVE_INFINITY);
+      return;
+    }
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((e) => e.isIntersecting)) setLimit((l) => l + LIST_PAGE);
+      },
+      { rootMargin: '600px 0px' },
+    );
+    // Observed afresh after each page: the first callback reports whether the
+    // end is still in view (a tall window may need several pages).
+    observer.observe(sentinel);
+    return () => observer.disconnect();
+  }, [truncated, limit]);
+  const shown = notes.length;
+  useEffect(() => {
+    // Once per page: the first commit of a non-empty list (cold-load benchmark).
+    if (shown > 0) mark(Mark.listShown, { count: shown }, true);
+  }, [shown]);
   if (notes.length === 0) {
     // "No notes yet" would be a stale answer presented as current.
     const [title, hint] = arriving
@@ -49,7 +90,7 @@ export function NoteList({
         </p>
       ) : null}
       <ul className="note-list" aria-label={trashed ? 'Trash' : 'Notes'}>
-        {notes.map((note) => (
+        {(truncated ? notes.slice(0, limit) : notes).map((note) => (
           <NoteListItem
             key={note.id}
             note={note}
@@ -58,7 +99,10 @@ export function NoteList({
             onOpen={onOpen}
           />
         ))}
+        {truncated ? (
+          <li ref={more} className="note-list-more" aria-hidden="true" data-testid="list-more" />
+        ) : null}
       </ul>
     </>
   );
-}
+});

@@ -1,4 +1,5 @@
 import type { NoteSummary } from '@lattice/notes';
+import { memo } from 'react';
 import { relativeTime } from '../lib/relativeTime.ts';
 
 interface Props {
@@ -8,8 +9,12 @@ interface Props {
   onOpen(id: string): void;
 }
 
-/** One sidebar entry: title (or "Untitled"), snippet and when it last changed. */
-export function NoteListItem({ note, selected, now, onOpen }: Props) {
+/**
+ * One sidebar entry: title (or "Untitled"), snippet and when it last changed.
+ * Memoized: summaries are frozen objects replaced only when the note changes,
+ * so a sync-status change or another note's edit re-renders no other row.
+ */
+export const NoteListItem = memo(function NoteListItem({ note, selected, now, onOpen }: Props) {
   const when = note.trashedAt === null ? note.updatedAt : note.trashedAt;
   return (
     <li
@@ -41,4 +46,4 @@ export function NoteListItem({ note, selected, now, onOpen }: Props) {
       </button>
     </li>
   );
-}
+});

@@ -6,6 +6,7 @@ import type {
   SessionWarning,
 } from '@lattice/replication';
 import { useEffect, useState } from 'react';
+import { throttle } from '../lib/throttle.ts';
 
 /** The workspace's replication snapshot, re-read whenever the replica announces a change. */
 export function useReplicationInfo(replica: Replica): ReplicationInfo {
@@ -34,6 +35,9 @@ export function useDocReplicationInfo(
   return infos;
 }
 
+/** At most this often (ms) do the summary hooks below recompute `replicationInfo()`. */
+const SAMPLE_MS = 100;
+
 /** "On N of M relays": re-renders only when one of the two numbers changes. */
 export function useClusterSummary(replica: Replica): ClusterSummary {
   const [summary, setSummary] = useState(() => replica.replicationInfo().cluster);
@@ -48,7 +52,14 @@ export function useClusterSummary(replica: Replica): ClusterSummary {
       );
     };
     sample();
-    return replica.onStatus(sample);
+    // `replicationInfo()` walks every doc: while thousands of docs sync, status
+    // changes come per frame and sampling each one was quadratic (issue 6, cold load).
+    const throttled = throttle(sample, SAMPLE_MS);
+    const unsubscribe = replica.onStatus(throttled.run);
+    return () => {
+      unsubscribe();
+      throttled.cancel();
+    };
   }, [replica]);
   return summary;
 }
@@ -65,7 +76,13 @@ export function useSessionWarnings(replica: Replica): SessionWarning[] {
       setWarnings((previous) => (sameWarnings(previous, next) ? previous : next));
     };
     sample();
-    return replica.onStatus(sample);
+    // Throttled like `useClusterSummary`: `replicationInfo()` walks every doc.
+    const throttled = throttle(sample, SAMPLE_MS);
+    const unsubscribe = replica.onStatus(throttled.run);
+    return () => {
+      unsubscribe();
+      throttled.cancel();
+    };
   }, [replica]);
   return warnings;
 }

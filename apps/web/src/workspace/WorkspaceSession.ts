@@ -12,13 +12,14 @@ import { WorkspaceAccess } from './WorkspaceAccess.ts';
 import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
 
 /**
- * Liveness for people: the badge must say "offline" within 5 s of the link
- * going silent (a blackholed network, a sleeping Wi-Fi). The replica's
- * timeout counts from the last frame it heard, and the badge renders after
- * it, so the library default of exactly 5 s would land just past that; 4 s
- * leaves a margin, and probing every 1.5 s lets one reply go missing.
+ * Liveness for people: the badge must say "offline" soon after the link goes
+ * silent (a blackholed network, a sleeping Wi-Fi): issue 3 asked for 5 s,
+ * bench `heal` targets 3 s. The replica's timeout counts from the last frame
+ * it heard, so detection lands 1.5–2.5 s after the silence starts; probing
+ * every 1 s lets one reply go missing. Same as the library defaults, spelled
+ * out so the web app's promise does not move with them.
  */
-export const WEB_LIVENESS = { heartbeatIntervalMs: 1500, heartbeatTimeoutMs: 4000 } as const;
+export const WEB_LIVENESS = { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 2500 } as const;
 
 /** How a session reaches storage and the network; defaults suit the browser. */
 export interface WorkspaceSessionOptions {

@@ -90,6 +90,31 @@ describe('InboundAcks', () => {
     expect(acks.received('d', 3)).toBe('duplicate');
   });
 
+  it('does not count in-order messages waiting for their commit as held above a gap', async () => {
+    // Issue 6: a burst of in-order updates arriving within one commit overflowed the bound.
+    const sent: number[] = [];
+    const acks = new InboundAcks((data) => {
+      const frame = decodeFrame(data);
+      if (frame.type === FrameType.Ack) sent.push(frame.seq);
+    }, 2);
+    for (let seq = 1; seq <= 100; seq++) expect(acks.received('d', seq)).toBe('fresh');
+    // A gap: 102 and 103 are held above it; one more would overflow.
+    expect(acks.received('d', 102)).toBe('fresh');
+    expect(acks.received('d', 103)).toBe('fresh');
+    expect(acks.received('d', 104)).toBe('overflow');
+    // 101 closes the gap: 102 and 103 no longer count.
+    expect(acks.received('d', 101)).toBe('fresh');
+    expect(acks.received('d', 104)).toBe('fresh');
+    expect(acks.received('d', 102)).toBe('duplicate');
+    acks.durable(
+      'd',
+      Array.from({ length: 104 }, (_, i) => i + 1),
+      new Uint8Array([1]),
+    );
+    await flushed();
+    expect(sent).toEqual([104]);
+  });
+
   it('sends one Ack per doc per microtask, with the latest number and state vector', async () => {
     const { acks, sent } = recorder();
     for (const seq of [1, 2, 3]) acks.received('a', seq);

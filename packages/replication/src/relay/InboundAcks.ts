@@ -8,7 +8,14 @@ import { encodeAck } from '../protocol.ts';
 interface DocAcks {
   /** Every message numbered up to this arrived and is durable. */
   acked: number;
-  /** Arrived, numbered above `acked`. */
+  /** Every message numbered up to this arrived (≥ `acked`). */
+  arrivedThrough: number;
+  /**
+   * Arrived, numbered above `arrivedThrough + 1`: held above a gap. Only these
+   * count toward the out-of-order bound — messages that arrived in order and
+   * merely wait for their durable commit do not (a burst of 10,000 in-order
+   * updates arriving within one commit must not look like a misbehaving sender).
+   */
   seen: Set<number>;
   /** Durable, numbered above `acked`. */
   durable: Set<number>;
@@ -68,9 +75,15 @@ export class InboundAcks {
   received(docName: string, seq: number, at = performance.now()): Received {
     const st = this.#doc(docName);
     if (seq > 0) {
-      if (seq <= st.acked || st.seen.has(seq)) return 'duplicate';
-      if (st.seen.size >= this.#maxOutOfOrder) return 'overflow';
-      st.seen.add(seq);
+      if (seq <= st.arrivedThrough || st.seen.has(seq)) return 'duplicate';
+      if (seq === st.arrivedThrough + 1) {
+        // In order (the usual case): O(1), and it may close a gap below held messages.
+        st.arrivedThrough = seq;
+        while (st.seen.delete(st.arrivedThrough + 1)) st.arrivedThrough++;
+      } else {
+        if (st.seen.size >= this.#maxOutOfOrder) return 'overflow';
+        st.seen.add(seq);
+      }
       if (this.#ackLatency !== undefined) st.arrivedAt.set(seq, at);
       if (seq > st.maxSeen) st.maxSeen = seq;
     }
@@ -87,11 +100,7 @@ export class InboundAcks {
     if (stateVector !== undefined) st.stateVector = stateVector;
     for (const seq of seqs) if (seq > st.acked) st.durable.add(seq);
     // Only a message that both arrived and is durable counts, and only without a gap below it.
-    while (st.durable.has(st.acked + 1) && st.seen.has(st.acked + 1)) {
-      st.acked++;
-      st.durable.delete(st.acked);
-      st.seen.delete(st.acked);
-    }
+    while (st.acked < st.arrivedThrough && st.durable.delete(st.acked + 1)) st.acked++;
     if (st.acked > st.sentAck) {
       this.#ackDue.add(docName);
       this.#queueAckFlush();
@@ -108,6 +117,7 @@ export class InboundAcks {
     if (st === undefined) {
       st = {
         acked: 0,
+        arrivedThrough: 0,
         seen: new Set(),
         durable: new Set(),
         maxSeen: 0,

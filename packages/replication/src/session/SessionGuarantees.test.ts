@@ -5,7 +5,12 @@ import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { NaiveSessionTracker } from '../testing/NaiveSessionTracker.ts';
 import { SessionHistory } from '../testing/SessionHistory.ts';
 import { coversRecord, stateOfDoc, violations } from './coverage.ts';
-import { type PresentedDoc, SESSION_META_PREFIX, SessionGuarantees } from './SessionGuarantees.ts';
+import {
+  addDeletes,
+  type PresentedDoc,
+  SESSION_META_PREFIX,
+  SessionGuarantees,
+} from './SessionGuarantees.ts';
 import { decodeSessionToken, SessionRecordError } from './sessionRecord.ts';
 
 const DOC = 'ws/note';
@@ -552,6 +557,41 @@ describe('SessionGuarantees, randomized', () => {
         },
       ),
       { seed, numRuns: 150 },
+    );
+  });
+});
+
+describe('addDeletes', () => {
+  it('adds delete sets in place exactly as Y.mergeDeleteSets merges them', () => {
+    const range = fc.record({ clock: fc.nat(60), len: fc.integer({ min: 1, max: 6 }) });
+    const step = fc.record({
+      client: fc.nat(2),
+      ranges: fc.array(range, { minLength: 1, maxLength: 3 }),
+    });
+    // A synchronous property: `fc.assert` returns nothing to wait for.
+    void fc.assert(
+      fc.property(fc.array(step, { maxLength: 30 }), (steps) => {
+        const into = Y.createDeleteSet();
+        let expected = Y.createDeleteSet();
+        for (const { client, ranges } of steps) {
+          const raw = Y.createDeleteSet();
+          raw.clients.set(client, ranges as never);
+          // Yjs hands transactions' delete sets over sorted and merged.
+          const add = Y.mergeDeleteSets([raw]);
+          addDeletes(into, add);
+          expected = Y.mergeDeleteSets([expected, add]);
+        }
+        const plain = (ds: ReturnType<typeof Y.createDeleteSet>) =>
+          [...ds.clients]
+            .filter(([, items]) => items.length > 0)
+            .sort(([a], [b]) => a - b)
+            .map(([client, items]) => [
+              client,
+              items.map((i: { clock: number; len: number }) => [i.clock, i.len]),
+            ]);
+        expect(plain(into)).toEqual(plain(expected));
+      }),
+      { seed: 6 },
     );
   });
 });

@@ -1,0 +1,32 @@
+/**
+ * Before/after of a relay change, interleaved: `FANOUT_BEFORE=<other checkout>/apps/relay/bin/relay.mjs
+ * node --import tsx bench/src/fanout/ab.ts [rate ...]` measures that relay and this
+ * checkout's, alternately, at 500 clients / 100 docs per rate (default 5 and 20
+ * edits/s per client), two pairs each, and prints both. How the before/after
+ * numbers in bench/README.md "Fan-out" were taken.
+ */
+import { measure } from './index.ts';
+
+const before = process.env.FANOUT_BEFORE;
+if (before === undefined) throw new Error('set FANOUT_BEFORE to the relay.mjs to compare against');
+const rates = process.argv.slice(2).map(Number);
+for (const rate of rates.length > 0 ? rates : [5, 20]) {
+  for (let pair = 0; pair < 2; pair++) {
+    const order = pair % 2 === 0 ? ['before', 'after'] : ['after', 'before'];
+    for (const which of order) {
+      if (which === 'before') process.env.FANOUT_RELAY_BIN = before;
+      else delete process.env.FANOUT_RELAY_BIN;
+      const m = await measure(
+        'lattice',
+        { docs: 100, perDoc: 5, rate },
+        { generators: 2, warmupMs: 2000, measureMs: 8000, drainMs: 1500, seed: 1 + pair },
+      );
+      process.stdout.write(
+        `${which} rate ${rate}: delivery p50 ${m.delivery.p50.toFixed(1)} p99 ${m.delivery.p99.toFixed(1)} ms, ` +
+          `ack p99 ${m.ack.p99.toFixed(1)} ms, relay CPU ${m.serverCpuPct.toFixed(1)} %, ` +
+          `RSS ${m.serverRssMiB.toFixed(0)} MiB, generators ${m.generatorCpuPct.toFixed(0)} %, ` +
+          `delivered ${(m.deliveredFraction * 100).toFixed(1)} %, achieved ${m.achieved.toFixed(0)}/s\n`,
+      );
+    }
+  }
+}

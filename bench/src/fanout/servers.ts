@@ -1,0 +1,122 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { procCpuSeconds } from '@lattice/relay/testing';
+import type { System } from './messages.ts';
+
+const RELAY_BIN = fileURLToPath(new URL('../../../apps/relay/bin/relay.mjs', import.meta.url));
+const HOCUSPOCUS_MAIN = fileURLToPath(new URL('./hocuspocusServer.ts', import.meta.url));
+const require = createRequire(import.meta.url);
+/** tsx's hooks in the server process itself (no `tsx` CLI parent between us and the server). */
+const TSX_IMPORT = ['--import', pathToFileURL(require.resolve('tsx')).href];
+
+/**
+ * Relay flags for this load: the default per-IP limit (1,000) is below the
+ * saturation ladder's client counts, all of which come from 127.0.0.1.
+ * The per-connection rate limit (500 frames/s) is far above one typist and
+ * stays at its default.
+ */
+export const RELAY_BENCH_ARGS = [
+  '--max-connections-per-ip',
+  '100000',
+  '--max-connections',
+  '100000',
+];
+
+/** A server process under test: its URL and its `/proc` figures. */
+export class ServerProcess {
+  readonly #stdout: string[] = [];
+  readonly #stderr: string[] = [];
+  readonly exited: Promise<void>;
+  url = '';
+
+  private constructor(
+    readonly system: System,
+    readonly child: ChildProcess,
+    readonly dataDir: string | undefined,
+  ) {
+    child.stdout?.on('data', (c: Buffer) => this.#stdout.push(c.toString('utf8')));
+    child.stderr?.on('data', (c: Buffer) => {
+      // Keep the tail only: a relay logs a line per connection at info.
+      this.#stderr.push(c.toString('utf8'));
+      if (this.#stderr.length > 200) this.#stderr.shift();
+    });
+    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
+  }
+
+  /**
+   * Starts `system` and waits for its `listening on` line. `cpuProfDir`:
+   * run it under `--cpu-prof` (profile written there at exit).
+   */
+  static async start(system: System, cpuProfDir?: string): Promise<ServerProcess> {
+    const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
+    let server: ServerProcess;
+    if (system === 'lattice') {
+      const dataDir = await mkdtemp(join(tmpdir(), 'lattice-fanout-'));
+      const child = spawn(
+        process.execPath,
+        [
+          ...prof,
+          // Another checkout's relay (before/after comparisons of a relay change).
+          process.env.FANOUT_RELAY_BIN ?? RELAY_BIN,
+          '--auth',
+          'off',
+          '--port',
+          '0',
+          '--data-dir',
+          dataDir,
+          ...RELAY_BENCH_ARGS,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      server = new ServerProcess(system, child, dataDir);
+    } else {
+      const child = spawn(process.execPath, [...prof, ...TSX_IMPORT, HOCUSPOCUS_MAIN], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      server = new ServerProcess(system, child, undefined);
+    }
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const match = /^listening on (\S+)\n/m.exec(server.#stdout.join(''));
+      if (match?.[1] !== undefined) {
+        server.url = match[1];
+        return server;
+      }
+      if (server.child.exitCode !== null || Date.now() > deadline) {
+        server.child.kill('SIGKILL');
+        throw new Error(`${system} did not start: ${server.#stderr.join('')}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
+  get pid(): number {
+    const pid = this.child.pid;
+    if (pid === undefined) throw new Error('server process did not start');
+    return pid;
+  }
+
+  cpuSeconds(): Promise<number> {
+    return procCpuSeconds(this.pid);
+  }
+
+  async rssBytes(): Promise<number> {
+    const status = await readFile(`/proc/${this.pid}/status`, 'utf8');
+    return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
+  }
+
+  /** SIGTERM (graceful: the relay flushes, `--cpu-prof` writes), SIGKILL after 10 s; removes its data dir. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) {
+      this.child.kill('SIGTERM');
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 10_000);
+      await this.exited;
+      clearTimeout(timer);
+    }
+    if (this.dataDir !== undefined) await rm(this.dataDir, { recursive: true, force: true });
+  }
+}
