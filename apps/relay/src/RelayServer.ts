@@ -21,15 +21,15 @@ import { authenticate, tokenOf } from './auth/authenticate.ts';
 import { ClusterAuth } from './auth/ClusterAuth.ts';
 import { TokenService } from './auth/TokenService.ts';
 import { LevelStorage } from './LevelStorage.ts';
-import { type RelayLimits, resolveLimits } from './limits.ts';
+import { type LimitOptions, type RelayLimits, resolveLimits } from './limits.ts';
 import { sanitizeUrl } from './logger.ts';
 import { createRelayMetrics, type PrometheusRelayMetrics } from './metrics.ts';
-import { type RateLimit, RateLimiter } from './RateLimiter.ts';
+import { RateLimiter } from './RateLimiter.ts';
 import { requestIdOf } from './requestId.ts';
 import { sendText, serveStatic } from './staticFiles.ts';
 
 /** Options of `startRelay`. */
-export interface RelayOptions {
+export interface RelayOptions extends LimitOptions {
   /** Data directory (LevelDB); created if missing. */
   dataDir: string;
   /** Directory of the built web app (`apps/web/dist`). */
@@ -79,23 +79,6 @@ export interface RelayOptions {
   rotateKey?: boolean;
   /** Key ids to retire: tokens signed with them are refused (4401). */
   retireKeys?: readonly string[];
-  /** Largest WebSocket message, also fragmented (ws `maxPayload`); larger ones close with 1009 (default 16 MiB). */
-  maxFrameBytes?: number;
-  /** Open WebSockets (and upgrades in progress) in total; more get HTTP 503 (default 10,000). */
-  maxConnections?: number;
-  /** Open WebSockets from one IP address; more get HTTP 429 (default 1,000). */
-  maxConnectionsPerIp?: number;
-  /** Docs one multiplexed socket may subscribe; more get `DocError(TooManyDocs)` (default 20,000). */
-  maxDocsPerConnection?: number;
-  /**
-   * Per-connection inbound rate; above it the relay stops reading the socket
-   * until the bucket refills (default 500 frames/s, 8 MiB/s, 2 s bursts).
-   */
-  rateLimit?: RateLimit;
-  /** Time to receive a request's headers, upgrades included (slowloris; default 10 s). */
-  headersTimeoutMs?: number;
-  /** Time to receive a whole HTTP request (default 30 s). */
-  requestTimeoutMs?: number;
 }
 
 /** A started relay. */

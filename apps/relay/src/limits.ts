@@ -30,12 +30,22 @@ export const DEFAULT_LIMITS: Readonly<RelayLimits> = Object.freeze({
 
 /** The subset of `RelayOptions` that sets limits. */
 export interface LimitOptions {
+  /** Largest WebSocket message, also fragmented (ws `maxPayload`); larger ones close with 1009 (default 16 MiB). */
   maxFrameBytes?: number;
+  /** Open WebSockets (and upgrades in progress) in total; more get HTTP 503 (default 10,000). */
   maxConnections?: number;
+  /** Open WebSockets from one IP address; more get HTTP 429 (default 1,000). */
   maxConnectionsPerIp?: number;
+  /** Docs one multiplexed socket may subscribe; more get `DocError(TooManyDocs)` (default 20,000). */
   maxDocsPerConnection?: number;
+  /**
+   * Per-connection inbound rate; above it the relay stops reading the socket
+   * until the bucket refills (default 500 frames/s, 8 MiB/s, 2 s bursts).
+   */
   rateLimit?: RateLimit;
+  /** Time to receive a request's headers, upgrades included (slowloris; default 10 s). */
   headersTimeoutMs?: number;
+  /** Time to receive a whole HTTP request (default 30 s). */
   requestTimeoutMs?: number;
 }
 

@@ -1,4 +1,5 @@
 import { useEffect, useState } from 'react';
+import { copyText } from '../lib/clipboard.ts';
 import { withSessionFragment } from '../lib/sessionLink.ts';
 
 interface Props {
@@ -26,13 +27,7 @@ export function CopyLinkButton({ path, sessionToken }: Props) {
     } catch (error) {
       console.warn('[lattice] link without a session record:', error);
     }
-    try {
-      await navigator.clipboard.writeText(url);
-      setCopied(true);
-    } catch {
-      // No clipboard access (insecure origin, permission denied): let the person copy it by hand.
-      window.prompt('Copy this link to open the workspace elsewhere:', url);
-    }
+    if (await copyText(url, 'Copy this link to open the workspace elsewhere:')) setCopied(true);
   };
   return (
     <button

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useNow } from '../hooks/useNow.ts';
+import { copyText } from '../lib/clipboard.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
 import type { AuthApi, ShareInfo, ShareRole } from '../workspace/AuthApi.ts';
 import { shareLink } from '../workspace/tokens.ts';
@@ -91,12 +92,7 @@ export function ShareDialog({ api, workspaceId, ownerToken, onClose }: Props) {
 
   const copy = async () => {
     if (link === null) return;
-    try {
-      await navigator.clipboard.writeText(link);
-      setCopied(true);
-    } catch {
-      window.prompt('Copy this link:', link);
-    }
+    if (await copyText(link, 'Copy this link:')) setCopied(true);
   };
 
   const live = shares?.filter((s) => s.revokedAt === null) ?? [];

@@ -38,30 +38,44 @@ export function useDocReplicationInfo(
 /** At most this often (ms) do the summary hooks below recompute `replicationInfo()`. */
 const SAMPLE_MS = 100;
 
-/** "On N of M relays": re-renders only when one of the two numbers changes. */
-export function useClusterSummary(replica: Replica): ClusterSummary {
-  const [summary, setSummary] = useState(() => replica.replicationInfo().cluster);
+/**
+ * One part of `replicationInfo()`, re-sampled at most every `SAMPLE_MS` and
+ * kept as the previous object while `same` says it did not change, so
+ * watchers re-render only on a real change. `replicationInfo()` walks every
+ * doc: while thousands of docs sync, status changes come per frame and
+ * sampling each one was quadratic (issue 6, cold load). `select` and `same`
+ * must be stable (module-level) functions.
+ */
+function useSampledInfo<T>(
+  replica: Replica,
+  select: (info: ReplicationInfo) => T,
+  same: (a: T, b: T) => boolean,
+): T {
+  const [value, setValue] = useState(() => select(replica.replicationInfo()));
   useEffect(() => {
     const sample = () => {
-      const next = replica.replicationInfo().cluster;
-      setSummary((previous) =>
-        previous.relaysHoldingAll === next.relaysHoldingAll &&
-        previous.relaysKnown === next.relaysKnown
-          ? previous
-          : next,
-      );
+      const next = select(replica.replicationInfo());
+      setValue((previous) => (same(previous, next) ? previous : next));
     };
     sample();
-    // `replicationInfo()` walks every doc: while thousands of docs sync, status
-    // changes come per frame and sampling each one was quadratic (issue 6, cold load).
     const throttled = throttle(sample, SAMPLE_MS);
     const unsubscribe = replica.onStatus(throttled.run);
     return () => {
       unsubscribe();
       throttled.cancel();
     };
-  }, [replica]);
-  return summary;
+  }, [replica, select, same]);
+  return value;
+}
+
+const selectCluster = (info: ReplicationInfo): ClusterSummary => info.cluster;
+const sameCluster = (a: ClusterSummary, b: ClusterSummary): boolean =>
+  a.relaysHoldingAll === b.relaysHoldingAll && a.relaysKnown === b.relaysKnown;
+const selectWarnings = (info: ReplicationInfo): SessionWarning[] => info.sessionWarnings;
+
+/** "On N of M relays": re-renders only when one of the two numbers changes. */
+export function useClusterSummary(replica: Replica): ClusterSummary {
+  return useSampledInfo(replica, selectCluster, sameCluster);
 }
 
 /**
@@ -69,22 +83,7 @@ export function useClusterSummary(replica: Replica): ClusterSummary {
  * every heartbeat, so the whole workspace view can afford to watch them.
  */
 export function useSessionWarnings(replica: Replica): SessionWarning[] {
-  const [warnings, setWarnings] = useState(() => replica.replicationInfo().sessionWarnings);
-  useEffect(() => {
-    const sample = () => {
-      const next = replica.replicationInfo().sessionWarnings;
-      setWarnings((previous) => (sameWarnings(previous, next) ? previous : next));
-    };
-    sample();
-    // Throttled like `useClusterSummary`: `replicationInfo()` walks every doc.
-    const throttled = throttle(sample, SAMPLE_MS);
-    const unsubscribe = replica.onStatus(throttled.run);
-    return () => {
-      unsubscribe();
-      throttled.cancel();
-    };
-  }, [replica]);
-  return warnings;
+  return useSampledInfo(replica, selectWarnings, sameWarnings);
 }
 
 function sameWarnings(a: SessionWarning[], b: SessionWarning[]): boolean {
