@@ -6,6 +6,6 @@ export default defineConfig({
     // machines. The seeded simulation is CPU-bound and splits into files, so
     // two workers halve its wall time.
     maxWorkers: 2,
-    projects: ['packages/*', 'apps/relay', 'apps/web'],
+    projects: ['packages/*', 'apps/relay', 'apps/cli', 'apps/web'],
   },
 });

@@ -26,7 +26,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   NodeWebSocket,
   procCpuSeconds,
@@ -36,12 +36,14 @@ import {
 import { type DocHandle, MemoryStorage, Replica } from '@lattice/replication';
 import * as Y from 'yjs';
 import { FaultProxy } from '../../e2e/harness/FaultProxy.ts';
+import { buildRelay } from './fanout/servers.ts';
 import type { Benchmark, BenchOptions } from './lib/benchmark.ts';
 import { writePlot } from './lib/plot.ts';
 import { say } from './lib/progress.ts';
 import { type BenchResult, RESULTS_DIR, type TargetCheck } from './lib/results.ts';
 import { type Figure, figure, formatFigure } from './lib/stats.ts';
 
+const RELAY_BIN = fileURLToPath(new URL('../../apps/relay/bin/relay.mjs', import.meta.url));
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** mulberry32: seeded, so every run types the same kind of edits. */
@@ -354,6 +356,8 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const edits = options.quick ? 2000 : 10_000;
   const detections = options.quick ? 3 : 8;
   const dataDir = await mkdtemp(join(tmpdir(), 'lattice-bench-heal-'));
+  // Compiled, as `pnpm build` leaves it (bin/relay.mjs runs the bundle while it is fresh).
+  buildRelay(RELAY_BIN);
   // A types its edits as fast as the loop runs: far above a person's 500
   // frames/s, so the per-connection rate limit is raised (a limiter pausing
   // the socket would measure the limiter, not the heal).

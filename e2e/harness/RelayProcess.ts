@@ -1,23 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const relayDir = resolve(here, '../../apps/relay');
-const relayMain = join(relayDir, 'src/main.ts');
-const relayRequire = createRequire(join(relayDir, 'package.json'));
-// tsx's hooks loaded into one node process, as `tsx main.ts` would in its child: the
-// `tsx` CLI itself stays as a parent, and SIGKILL to it would orphan the real relay
-// (still holding its port and LevelDB lock) instead of crashing it.
-const tsxHooks = [
-  '--require',
-  relayRequire.resolve('tsx/preflight'),
-  '--import',
-  pathToFileURL(relayRequire.resolve('tsx')).href,
-];
+// What `pnpm relay` runs: the bundle `pnpm build` made while it is fresh, else the
+// sources through tsx's hooks in the same process (no `tsx` CLI parent, which a
+// SIGKILL would hit instead of the relay, orphaning its port and LevelDB lock).
+const relayBin = join(relayDir, 'bin/relay.mjs');
 
 export interface RelayProcessOptions {
   /** Data directory; a fresh temp dir when omitted (removed by `dispose`). */
@@ -35,7 +27,7 @@ export interface RelayProcessOptions {
 }
 
 /**
- * A real relay process (`apps/relay/src/main.ts` in one node process with tsx's hooks) on 127.0.0.1, as a
+ * A real relay process (`apps/relay/bin/relay.mjs`) on 127.0.0.1, as a
  * person would run it. Knows its port from the `listening on` line.
  */
 export class RelayProcess {
@@ -81,8 +73,7 @@ export class RelayProcess {
     const child = spawn(
       process.execPath,
       [
-        ...tsxHooks,
-        relayMain,
+        relayBin,
         '--host',
         '127.0.0.1',
         '--port',

@@ -67,11 +67,15 @@ test(`heal after ${EDITS_PER_SIDE} edits per side: convergence time and bytes ve
     // A common history as long as each side's divergence, replicated by gossip before the
     // partition: an exchange that resent whole docs would cost twice the minimal diff.
     await edit(onA, EDITS_PER_SIDE, random);
+    const replicatingSince = performance.now();
     await expect
       .poll(() => onA.every((a, i) => sameState(a.doc, (onB[i] as YClient).doc)), {
         timeout: 30_000,
       })
       .toBe(true);
+    console.log(
+      `common history on B's clients ${Math.round(performance.now() - replicatingSince)} ms after A's last edit`,
+    );
 
     cluster.partition([['A'], ['B']], 'refuse');
     const sentA = await edit(onA, EDITS_PER_SIDE, random);

@@ -97,6 +97,15 @@ function checkMetaKey(key: unknown): asserts key is string {
   }
 }
 
+/** Prefix of the version history's records (`writeRecords`). */
+export const HISTORY_KEY_PREFIX = 'h!';
+
+function checkRecordKey(key: unknown): asserts key is string {
+  if (typeof key !== 'string' || !key.startsWith(HISTORY_KEY_PREFIX)) {
+    throw new TypeError(`record keys must be strings under "${HISTORY_KEY_PREFIX}"`);
+  }
+}
+
 function checkBytes(value: unknown, what: string): asserts value is Uint8Array {
   if (!(value instanceof Uint8Array)) throw new TypeError(`${what} must be a Uint8Array`);
 }
@@ -323,6 +332,48 @@ export class LevelStorage implements StorageAdapter {
     }
     checkBytes(value, 'meta value');
     await this.#write([{ type: 'put', key: `m!${key}`, value: new Uint8Array(value) }]);
+  }
+
+  /**
+   * Writes records of the version history (keys under `h!`, outside the
+   * update log and meta): sealed and group-committed like every other
+   * write, so the checksums checked at open and on read cover them too. A
+   * `value` of `undefined` deletes the key.
+   */
+  async writeRecords(
+    ops: readonly { key: string; value: Uint8Array | undefined }[],
+  ): Promise<void> {
+    this.#check();
+    for (const op of ops) checkRecordKey(op.key);
+    await this.#write(
+      ops.map((op) =>
+        op.value === undefined
+          ? { type: 'del', key: op.key }
+          : { type: 'put', key: op.key, value: new Uint8Array(op.value) },
+      ),
+    );
+  }
+
+  /** Reads `h!` records in key order within `[gte, lt)` (checksums checked). */
+  async readRecords(range: {
+    gte: string;
+    lt: string;
+    reverse?: boolean;
+    limit?: number;
+  }): Promise<Array<[string, Uint8Array]>> {
+    this.#check();
+    checkRecordKey(range.gte);
+    checkRecordKey(range.lt);
+    const records: Array<[string, Uint8Array]> = [];
+    for await (const [key, value] of this.#db.iterator({
+      gte: range.gte,
+      lt: range.lt,
+      reverse: range.reverse ?? false,
+      limit: range.limit ?? -1,
+    })) {
+      records.push([key, openRecord(this.#dir, key, value)]);
+    }
+    return records;
   }
 
   async close(): Promise<void> {

@@ -20,6 +20,9 @@ import { handleAuthApi, isAuthApiPath } from './auth/authApi.ts';
 import { authenticate, tokenOf } from './auth/authenticate.ts';
 import { ClusterAuth } from './auth/ClusterAuth.ts';
 import { TokenService } from './auth/TokenService.ts';
+import { type HistoryOptions, HistoryRecorder } from './history/HistoryRecorder.ts';
+import { handleHistoryApi, isHistoryApiPath } from './history/historyApi.ts';
+import { RecordingStorage } from './history/RecordingStorage.ts';
 import { LevelStorage } from './LevelStorage.ts';
 import { type LimitOptions, type RelayLimits, resolveLimits } from './limits.ts';
 import { sanitizeUrl } from './logger.ts';
@@ -79,6 +82,8 @@ export interface RelayOptions extends LimitOptions {
   rotateKey?: boolean;
   /** Key ids to retire: tokens signed with them are refused (4401). */
   retireKeys?: readonly string[];
+  /** Version history: snapshot schedule and retention (docs/ARCHITECTURE.md, "Version history"). */
+  history?: HistoryOptions;
 }
 
 /** A started relay. */
@@ -183,6 +188,7 @@ export class RelayServer implements RunningRelay {
   readonly #server: Server;
   readonly #wss: WebSocketServer;
   readonly #storage: LevelStorage;
+  readonly #history: HistoryRecorder;
   readonly #webDir: string;
   readonly #log: RelayLog;
   readonly #metrics: PrometheusRelayMetrics;
@@ -205,6 +211,7 @@ export class RelayServer implements RunningRelay {
     server: Server;
     wss: WebSocketServer;
     storage: LevelStorage;
+    history: HistoryRecorder;
     core: RelayCore;
     webDir: string;
     log: RelayLog;
@@ -224,6 +231,7 @@ export class RelayServer implements RunningRelay {
     this.#server = parts.server;
     this.#wss = parts.wss;
     this.#storage = parts.storage;
+    this.#history = parts.history;
     this.core = parts.core;
     this.#webDir = parts.webDir;
     this.#log = parts.log;
@@ -262,7 +270,9 @@ export class RelayServer implements RunningRelay {
     let server: Server | undefined;
     let registry: AuthRegistry | null = null;
     let cluster: ClusterAuth | null = null;
+    let history: HistoryRecorder | undefined;
     try {
+      history = new HistoryRecorder(storage, options.history, log);
       const auth = options.auth ?? 'on';
       if (auth !== 'on' && auth !== 'off') throw new RangeError(`auth must be 'on' or 'off'`);
       if (
@@ -298,7 +308,8 @@ export class RelayServer implements RunningRelay {
         ...(options.antiEntropyIntervalMs === undefined
           ? {}
           : { antiEntropyIntervalMs: options.antiEntropyIntervalMs }),
-        storage,
+        // Every stored update passes the version history (purge snapshots, schedule).
+        storage: new RecordingStorage(storage, history),
         relayId,
         log,
         metrics,
@@ -355,6 +366,7 @@ export class RelayServer implements RunningRelay {
         server: httpServer,
         wss,
         storage,
+        history,
         core,
         webDir: options.webDir,
         log,
@@ -382,6 +394,7 @@ export class RelayServer implements RunningRelay {
       cluster?.close();
       await core?.close();
       server?.close();
+      await history?.close();
       await storage.close();
       throw err;
     }
@@ -411,6 +424,8 @@ export class RelayServer implements RunningRelay {
     this.#wss.close();
     this.#server.closeAllConnections();
     await serverClosed;
+    // After the core flushed its rooms: the last changes get their versions.
+    await this.#history.close();
     await this.#storage.close();
     this.#log('relay.closed', {});
   }
@@ -450,6 +465,14 @@ export class RelayServer implements RunningRelay {
         core: this.core,
         tokens: this.#tokens,
         registry: this.#registry,
+        log: this.#log,
+      });
+      return;
+    }
+    if (isHistoryApiPath(pathname)) {
+      void handleHistoryApi(req, res, pathname, {
+        store: this.#history.store,
+        tokens: this.#tokens,
         log: this.#log,
       });
       return;

@@ -9,7 +9,6 @@ import { CliError, parseCli } from './cli.ts';
 import { MuxWsClient } from './testing/index.ts';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
-const tsx = join(appDir, 'node_modules', '.bin', 'tsx');
 const dirs: string[] = [];
 const children = new Set<ChildProcess>();
 const SECRET = 'a-cluster-secret-of-at-least-32-bytes!!';
@@ -30,7 +29,9 @@ afterAll(async () => {
 });
 
 function run(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(tsx, ['src/main.ts', ...args], {
+  // One process (node with tsx's loader), not tsx's CLI, which runs the relay in a
+  // child of its own that a kill of the CLI would leave running.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: appDir,
     env: { ...process.env, LATTICE_CLUSTER_SECRET: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

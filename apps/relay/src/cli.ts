@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import type { HistoryOptions } from './history/HistoryRecorder.ts';
+import { HISTORY_FLAG_OPTIONS, HISTORY_USAGE, parseHistoryFlags } from './history/historyFlags.ts';
 
 /** A command-line mistake: printed with a usage hint, exit code 2. */
 export class CliError extends Error {
@@ -37,6 +39,8 @@ export type CliCommand =
       maxConnectionsPerIp?: number;
       maxDocsPerConnection?: number;
       rateLimit?: { framesPerSecond: number; bytesPerSecond: number };
+      /** Version history flags, only when given (the relay has defaults). */
+      history?: HistoryOptions;
     };
 
 export const USAGE = `Usage: pnpm relay [options]
@@ -78,7 +82,7 @@ Options:
                             budget refills (default 500)
   --rate-limit-bytes <bytes/s>  per-connection inbound bytes per second, same rule
                             (default 16384 × --rate-limit, i.e. 8 MiB/s at 500)
-  --verbose           debug-level logs (every relay event) on stderr
+${HISTORY_USAGE}  --verbose           debug-level logs (every relay event) on stderr
   -h, --help          show this help
 `;
 
@@ -117,6 +121,11 @@ export function parseCli(
     'max-docs-per-connection'?: string;
     'rate-limit'?: string;
     'rate-limit-bytes'?: string;
+    'history-interval'?: string;
+    'history-keep-all'?: string;
+    'history-hourly'?: string;
+    'history-daily'?: string;
+    'history-max'?: string;
     verbose?: boolean;
     help?: boolean;
   };
@@ -146,6 +155,7 @@ export function parseCli(
         'max-docs-per-connection': { type: 'string' },
         'rate-limit': { type: 'string' },
         'rate-limit-bytes': { type: 'string' },
+        ...HISTORY_FLAG_OPTIONS,
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -227,6 +237,13 @@ export function parseCli(
     );
   }
 
+  let history: HistoryOptions | undefined;
+  try {
+    history = parseHistoryFlags(values);
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+
   return {
     kind: 'run',
     host,
@@ -245,6 +262,7 @@ export function parseCli(
     rotateKey: values['rotate-key'] ?? false,
     retireKeys,
     ...limitFlags(values),
+    ...(history === undefined ? {} : { history }),
   };
 }
 

@@ -9,7 +9,6 @@ import { startRelay } from './index.ts';
 import { MuxWsClient } from './testing/index.ts';
 
 const appDir = fileURLToPath(new URL('..', import.meta.url));
-const tsx = join(appDir, 'node_modules', '.bin', 'tsx');
 const dirs: string[] = [];
 const children = new Set<ChildProcess>();
 
@@ -36,7 +35,9 @@ interface Run {
 }
 
 function run(args: string[], cwd = appDir): Run {
-  const child = spawn(tsx, ['src/main.ts', ...args], {
+  // One process (node with tsx's loader), not tsx's CLI, which runs the relay in a
+  // child of its own that a kill of the CLI would leave running.
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
     cwd: appDir,
     env: { ...process.env, INIT_CWD: cwd },
     stdio: ['ignore', 'pipe', 'pipe'],

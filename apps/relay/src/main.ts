@@ -43,6 +43,7 @@ async function main(): Promise<number> {
         ? {}
         : { maxDocsPerConnection: command.maxDocsPerConnection }),
       ...(command.rateLimit === undefined ? {} : { rateLimit: command.rateLimit }),
+      ...(command.history === undefined ? {} : { history: command.history }),
       host: command.host,
       port: command.port,
       dataDir: command.dataDir,

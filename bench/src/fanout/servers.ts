@@ -1,17 +1,14 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { procCpuSeconds } from '@lattice/relay/testing';
 import type { System } from './messages.ts';
 
 const RELAY_BIN = fileURLToPath(new URL('../../../apps/relay/bin/relay.mjs', import.meta.url));
-const HOCUSPOCUS_MAIN = fileURLToPath(new URL('./hocuspocusServer.ts', import.meta.url));
-const require = createRequire(import.meta.url);
-/** tsx's hooks in the server process itself (no `tsx` CLI parent between us and the server). */
-const TSX_IMPORT = ['--import', pathToFileURL(require.resolve('tsx')).href];
+const HOCUSPOCUS_MAIN = fileURLToPath(new URL('./hocuspocusServer.mjs', import.meta.url));
 
 /**
  * Relay flags for this load: the default per-IP limit (1,000) is below the
@@ -25,6 +22,17 @@ export const RELAY_BENCH_ARGS = [
   '--max-connections',
   '100000',
 ];
+
+/**
+ * Builds the relay bundle `relayBin` runs when fresh (what `pnpm build` does;
+ * bin/relay.mjs falls back to compiling the sources with tsx, ~30 MiB more RSS,
+ * when a source is newer), so every measurement runs compiled code. A checkout
+ * without the build script runs as it is.
+ */
+export function buildRelay(relayBin: string): void {
+  const script = join(dirname(relayBin), '../scripts/build.mjs');
+  if (existsSync(script)) execFileSync(process.execPath, [script], { stdio: 'inherit' });
+}
 
 /** A server process under test: its URL and its `/proc` figures. */
 export class ServerProcess {
@@ -55,13 +63,15 @@ export class ServerProcess {
     const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
     let server: ServerProcess;
     if (system === 'lattice') {
+      const relayBin = process.env.FANOUT_RELAY_BIN ?? RELAY_BIN;
+      buildRelay(relayBin);
       const dataDir = await mkdtemp(join(tmpdir(), 'lattice-fanout-'));
       const child = spawn(
         process.execPath,
         [
           ...prof,
           // Another checkout's relay (before/after comparisons of a relay change).
-          process.env.FANOUT_RELAY_BIN ?? RELAY_BIN,
+          relayBin,
           '--auth',
           'off',
           '--port',
@@ -74,7 +84,7 @@ export class ServerProcess {
       );
       server = new ServerProcess(system, child, dataDir);
     } else {
-      const child = spawn(process.execPath, [...prof, ...TSX_IMPORT, HOCUSPOCUS_MAIN], {
+      const child = spawn(process.execPath, [...prof, HOCUSPOCUS_MAIN], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       server = new ServerProcess(system, child, undefined);

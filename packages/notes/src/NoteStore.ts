@@ -4,8 +4,11 @@ import { simpleDiffString } from 'lib0/diff';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { covers, decodeDeps, encodeDeps, mergeDeps, type StateMap, stateMapOf } from './deps.ts';
+import { everHeld } from './everHeld.ts';
 import { assertIdSegment, newId, noteDocName } from './ids.ts';
 import { BODY_TEXT, EntryKey, NOTES_MAP, readEntry } from './indexEntry.ts';
+import { LinkIndex } from './links/LinkIndex.ts';
+import { checkNoteInit, type NoteInit } from './noteInit.ts';
 import { SearchIndex } from './SearchIndex.ts';
 import { snippet, snippetAround, tokenize } from './text.ts';
 
@@ -24,6 +27,17 @@ export interface NoteSummary {
    * (`snippet` is what arrived so far).
    */
   arriving: boolean;
+}
+
+/** A note linking to another (`NoteStore.backlinks`). */
+export interface Backlink {
+  /** The linking note. */
+  id: string;
+  title: string;
+  /** The linking line as plain text. */
+  snippet: string;
+  /** How often it links to the note. */
+  count: number;
 }
 
 /** A search result; its snippet shows where the query matched. */
@@ -64,6 +78,8 @@ export interface NoteStoreOptions {
 
 /** Meta key of the persisted search index. */
 export const SEARCH_META_KEY = 'search-index';
+/** Meta key of the persisted link index (backlinks). */
+export const LINKS_META_KEY = 'link-index';
 /** Local edits write a note's `updatedAt` at most this often; the list shows it at once. */
 export const TOUCH_INTERVAL_MS = 1000;
 /** Quiet time before changed notes are re-indexed. */
@@ -97,6 +113,8 @@ const byRecency = (a: NoteSummary, b: NoteSummary): number =>
 export class NoteStore {
   readonly workspaceId: string;
   readonly indexDoc: Y.Doc;
+  /** Awareness of the index doc: who is in the workspace (and which note they have open). */
+  readonly indexAwareness: Awareness;
   #source: DocSource;
   #now: () => number;
   #indexHandle: DocHandle;
@@ -131,6 +149,9 @@ export class NoteStore {
   #indexing: Promise<void> | null = null;
   #persistTimer: Timer | null = null;
   #persisted: { version: number; pending: string } | null;
+  // Links between notes, fed with each body the search index reads.
+  #links: LinkIndex;
+  #linksPersisted: number | null;
 
   /**
    * Opens the workspace's index doc and starts syncing every note doc in the
@@ -139,22 +160,22 @@ export class NoteStore {
   static async open(options: NoteStoreOptions): Promise<NoteStore> {
     const { workspaceId, source, now = Date.now } = options;
     assertIdSegment('workspaceId', workspaceId);
-    let persisted: { index: SearchIndex; pending: string[] } | null = null;
-    try {
-      const bytes = await source.getMeta(SEARCH_META_KEY);
-      if (bytes !== undefined) persisted = SearchIndex.decode(bytes, workspaceId);
-    } catch {
-      // The search index is a cache: when unreadable, it is rebuilt from the notes.
-      persisted = null;
-    }
-    const handle = await source.open(workspaceId);
+    // The two caches and the index doc are read at once: one after another they
+    // were three storage round trips before the list could show (bench `coldload`).
+    // Each cache, when unreadable, is rebuilt from the notes (links: notes whose
+    // links are not known are re-read).
+    const [persisted, links, handle] = await Promise.all([
+      readCache(source, SEARCH_META_KEY, (bytes) => SearchIndex.decode(bytes, workspaceId)),
+      readCache(source, LINKS_META_KEY, (bytes) => LinkIndex.decode(bytes, workspaceId)),
+      source.open(workspaceId),
+    ]);
     try {
       await handle.whenLoaded;
     } catch (error) {
       handle.release();
       throw error;
     }
-    return new NoteStore(workspaceId, source, now, handle, persisted);
+    return new NoteStore(workspaceId, source, now, handle, persisted, links);
   }
 
   private constructor(
@@ -163,12 +184,14 @@ export class NoteStore {
     now: () => number,
     indexHandle: DocHandle,
     persisted: { index: SearchIndex; pending: string[] } | null,
+    links: LinkIndex | null,
   ) {
     this.workspaceId = workspaceId;
     this.#source = source;
     this.#now = now;
     this.#indexHandle = indexHandle;
     this.indexDoc = indexHandle.doc;
+    this.indexAwareness = indexHandle.awareness;
     this.#notes = this.indexDoc.getMap(NOTES_MAP);
     this.#prefix = `${workspaceId}/`;
     this.#search = persisted?.index ?? new SearchIndex();
@@ -176,6 +199,11 @@ export class NoteStore {
       persisted === null
         ? null
         : { version: this.#search.version, pending: persisted.pending.join() };
+    this.#links = links ?? new LinkIndex();
+    for (const id of this.#links.ids()) {
+      if (!this.#notes.has(id)) this.#links.remove(id);
+    }
+    this.#linksPersisted = links === null ? null : this.#links.version;
 
     const pending = new Set(persisted?.pending);
     for (const id of this.#search.ids()) {
@@ -188,7 +216,12 @@ export class NoteStore {
       // Start-up re-reads only notes that changed since the index was persisted
       // (or whose change had not been indexed yet), never every note.
       const body = this.#search.body(id);
-      const stale = body === undefined || body.updatedAt !== entry.updatedAt || pending.has(id);
+      const stale =
+        body === undefined ||
+        body.updatedAt !== entry.updatedAt ||
+        pending.has(id) ||
+        // Links read from another version of the body (or never read: a new link index).
+        this.#links.key(id) !== body.key;
       // A note still arriving when last read may have arrived since.
       if (stale || this.#arriving(id)) this.#markDirty(id);
     }
@@ -212,15 +245,23 @@ export class NoteStore {
 
   /**
    * Creates a note and returns its id. The body goes into the note doc before
-   * the index entry announces the note.
+   * the index entry announces the note. Import passes the note's `id` (refused
+   * when this workspace ever held it, purged included) and its timestamps.
    */
-  async create(init: { title?: string; body?: string } = {}): Promise<string> {
+  async create(init: NoteInit = {}): Promise<string> {
     this.#assertOpen();
     const title = init.title ?? '';
     const body = init.body ?? '';
     if (typeof title !== 'string') throw new TypeError('NoteStore.create: title must be a string');
     if (typeof body !== 'string') throw new TypeError('NoteStore.create: body must be a string');
-    const id = newId();
+    const given = checkNoteInit(init);
+    const id = init.id ?? newId();
+    const assertFree = () => {
+      if (init.id !== undefined && everHeld(this.#notes, id)) {
+        throw new Error(`NoteStore.create: workspace ${this.workspaceId} already used id ${id}`);
+      }
+    };
+    assertFree();
     // What the entry depends on: the body, so no replica shows the note without it.
     let deps: StateMap = new Map();
     if (body.length > 0) {
@@ -233,21 +274,24 @@ export class NoteStore {
         handle.release();
       }
       this.#assertOpen();
+      assertFree();
     }
-    const at = this.#now();
+    const createdAt = given.createdAt ?? this.#now();
+    const at = given.updatedAt ?? createdAt;
     this.indexDoc.transact(() => {
       const entry = new Y.Map<unknown>();
       this.#notes.set(id, entry);
       entry.set(EntryKey.title, new Y.Text(title));
-      entry.set(EntryKey.createdAt, at);
+      entry.set(EntryKey.createdAt, createdAt);
       entry.set(EntryKey.updatedAt, at);
-      entry.set(EntryKey.trashedAt, null);
+      entry.set(EntryKey.trashedAt, given.trashedAt ?? null);
       entry.set(EntryKey.deps, encodeDeps(deps));
     }, this);
     // Shows the snippet at once; the version is unknown ('') until the queued re-read.
     if (body.length > 0) {
       const stateVector = encodeDeps(deps);
       this.#search.setBody(id, { text: body, key: '', updatedAt: at, stateVector });
+      this.#links.update(id, '', body);
       this.#summaries.delete(id);
     }
     return id;
@@ -338,6 +382,23 @@ export class NoteStore {
     await this.#forgetting.get(id);
   }
 
+  /**
+   * The notes (not trashed) whose bodies link to note `id`, most recently
+   * changed first. Known without loading their docs: from the link index.
+   */
+  backlinks(id: string): Backlink[] {
+    if (typeof id !== 'string') throw new TypeError('NoteStore.backlinks: id must be a string');
+    const found: Array<Backlink & { summary: NoteSummary }> = [];
+    for (const link of this.#links.backlinks(id)) {
+      const summary = this.#summary(link.sourceId);
+      if (summary === undefined || summary.trashedAt !== null || link.sourceId === id) continue;
+      const { title } = summary;
+      found.push({ id: link.sourceId, title, snippet: link.context, count: link.count, summary });
+    }
+    found.sort((a, b) => byRecency(a.summary, b.summary));
+    return found.map(({ summary: _, ...backlink }) => backlink);
+  }
+
   /** Notes matching every word of `query` (the last one as a prefix), best first. */
   search(query: string, options: { trashed?: boolean; limit?: number } = {}): SearchHit[] {
     if (typeof query !== 'string') throw new TypeError('NoteStore.search: query must be a string');
@@ -347,15 +408,28 @@ export class NoteStore {
       throw new RangeError(`NoteStore.search: limit must be a non-negative integer, got ${limit}`);
     }
     const terms = tokenize(query);
-    const hits: SearchHit[] = [];
+    const ranked: { summary: NoteSummary; score: number }[] = [];
     for (const { id, score } of this.#search.search(query)) {
       const summary = this.#summary(id);
       if (summary === undefined || (summary.trashedAt !== null) !== trashed) continue;
-      const text = this.#openBodyText(id) ?? this.#search.body(id)?.text ?? '';
-      hits.push({ ...summary, snippet: snippetAround(text, terms), score });
+      ranked.push({ summary, score });
     }
-    hits.sort((a, b) => b.score - a.score || byRecency(a, b));
-    return hits.slice(0, limit);
+    ranked.sort((a, b) => b.score - a.score || byRecency(a.summary, b.summary));
+    // Snippets only for the hits returned: one per match was most of a keystroke's
+    // time with 5,000 notes (a one-letter prefix matches nearly all of them).
+    return ranked.slice(0, limit).map(({ summary, score }) => {
+      const text = this.#openBodyText(summary.id) ?? this.#search.body(summary.id)?.text ?? '';
+      return { ...summary, snippet: snippetAround(text, terms), score };
+    });
+  }
+
+  /**
+   * Makes the search index ready for about `budgetMs` (bodies read since the
+   * last search are tokenized lazily); returns whether work is left. Call it
+   * from idle time so the first search after start-up is as fast as the rest.
+   */
+  prepareSearch(budgetMs?: number): boolean {
+    return this.#search.prepare(budgetMs);
   }
 
   /**
@@ -473,6 +547,7 @@ export class NoteStore {
     this.#failed.delete(id);
     this.#summaries.delete(id);
     if (this.#search.remove(id)) this.#schedulePersist();
+    if (this.#links.remove(id)) this.#schedulePersist();
     const note = this.#open.get(id);
     if (note !== undefined) {
       note.handle.doc.off('update', note.onUpdate);
@@ -766,8 +841,9 @@ export class NoteStore {
     const updatedAt = this.#pendingTouch.get(id) ?? entry.updatedAt;
     const wasArriving = this.#arriving(id);
     const changed = this.#search.setBody(id, { text, key, updatedAt, stateVector });
+    const linksChanged = this.#links.update(id, key, text);
     this.#schedulePersist();
-    return changed || wasArriving !== this.#arriving(id);
+    return changed || linksChanged || wasArriving !== this.#arriving(id);
   }
 
   #schedulePersist(): void {
@@ -783,6 +859,7 @@ export class NoteStore {
       clearTimeout(this.#persistTimer);
       this.#persistTimer = null;
     }
+    this.#persistLinks();
     const pending = [...new Set([...this.#dirty.keys(), ...this.#failed])];
     const state = { version: this.#search.version, pending: pending.join() };
     const last = this.#persisted;
@@ -797,7 +874,32 @@ export class NoteStore {
       });
   }
 
+  #persistLinks(): void {
+    const version = this.#links.version;
+    if (version === this.#linksPersisted) return;
+    if (this.#linksPersisted === null && this.#links.ids().length === 0) return;
+    this.#linksPersisted = version;
+    this.#source.setMeta(LINKS_META_KEY, this.#links.encode(this.workspaceId)).catch(() => {
+      // Not persisted: the next start re-reads notes whose links it cannot trust.
+      if (this.#linksPersisted === version) this.#linksPersisted = null;
+    });
+  }
+
   #assertOpen(): void {
     if (this.#closed) throw new Error(`NoteStore: workspace ${this.workspaceId} is closed`);
+  }
+}
+
+/** A cache kept in the source's meta area, decoded; null when absent or unreadable. */
+async function readCache<T>(
+  source: DocSource,
+  key: string,
+  decode: (bytes: Uint8Array) => T,
+): Promise<T | null> {
+  try {
+    const bytes = await source.getMeta(key);
+    return bytes === undefined ? null : decode(bytes);
+  } catch {
+    return null;
   }
 }

@@ -7,7 +7,26 @@ import {
 } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { type BackoffOptions, checkBackoffOptions, DEFAULT_BACKOFF } from './backoff.ts';
+import {
+  type DeleteRanges,
+  type DocSummary,
+  decodeSummary,
+  deletesCover,
+  deletesOf,
+  EMPTY_SUMMARY,
+  encodeSummary,
+  isEmptySummary,
+  summaryOfUpdate,
+  vectorCovers,
+  withDeletes,
+} from './docSummary.ts';
 import type { FrontLink, LinkState } from './frontLink.ts';
+import {
+  addToLocalBatch,
+  encodeLocalBatch,
+  type LocalBatch,
+  startLocalBatch,
+} from './localBatch.ts';
 import type {
   DocHandle,
   DocSource,
@@ -186,6 +205,14 @@ interface DocEntry {
   forgotten: boolean;
   /** The local `Update` message queued on the link and not yet encoded: later local updates join it. */
   openSend: OpenSend | null;
+  /** Whether `summary` was determined (from the start-up read, a load, or an append). */
+  summaryKnown: boolean;
+  /** Exact summary of the stored state (null: unknown, read the doc to learn it). */
+  summary: DocSummary | null;
+  /** The summary announced in this subscription's `SyncStep1` (null: none, or voided since). */
+  subSummary: DocSummary | null;
+  /** Delete set of the relay's `SyncStep2` of this subscription, when it carried no structs. */
+  relayDeletes: DeleteRanges | null;
 }
 
 /**
@@ -197,6 +224,8 @@ interface OpenSend {
   epoch: number;
   seq: number;
   updates: Uint8Array[];
+  /** The same transactions, for encoding them from the live doc. */
+  local: LocalBatch;
   /** The link read the message (encoded it into a frame): later updates need a new one. */
   sealed: boolean;
 }
@@ -247,6 +276,15 @@ export class Replica implements DocSource {
   #removeOnlineListener: (() => void) | null = null;
   #access: ReplicaAccess = { role: null, problem: null, reason: '' };
   #accessListeners = new Set<(access: ReplicaAccess) => void>();
+  /** Storage keeps per-doc summaries (`StorageAdapter.putSummary`). */
+  #summarize: boolean;
+  /** Docs with a durable "not acked" marker at start-up (null: not read, or per-doc reads). */
+  #startupDirty: Promise<Set<string> | null>;
+  /** Stored doc names and summaries at start-up, read once; consumed per doc. */
+  #startupStored: Promise<void>;
+  #stored0: { names: Set<string>; summaries: Map<string, Uint8Array> } | null = null;
+  /** Docs whose start-up summary no longer holds (another tab wrote them, or forgotten). */
+  #summaryStale = new Set<string>();
 
   constructor(options: ReplicaOptions) {
     if (!options?.storage) throw new TypeError('Replica needs a storage adapter');
@@ -261,6 +299,9 @@ export class Replica implements DocSource {
     const backoff = options.backoff ?? DEFAULT_BACKOFF;
     checkBackoffOptions(backoff);
     this.#storage = options.storage;
+    this.#summarize =
+      typeof options.storage.putSummary === 'function' &&
+      typeof options.storage.loadSummaries === 'function';
     this.#onError = options.onError ?? ((error) => console.warn('[lattice replica]', error));
     this.#session = new SessionGuarantees({
       storage: this.#storage,
@@ -328,6 +369,10 @@ export class Replica implements DocSource {
       target.addEventListener('online', onOnline);
       this.#removeOnlineListener = () => target.removeEventListener?.('online', onOnline);
     }
+    // One read each for every doc's dirty marker and summary, instead of a
+    // read (and a merge of the whole doc) per doc (bench `coldload`).
+    this.#startupDirty = this.#readStartupDirty();
+    this.#startupStored = this.#readStartupStored();
     this.#scanDirty().catch((err) => this.#onError(asError(err)));
     this.#link?.start();
   }
@@ -391,6 +436,7 @@ export class Replica implements DocSource {
     entry.forgotten = true;
     entry.tracked = false;
     entry.refs = 0;
+    this.#summaryStale.add(docName);
     this.#setClean(entry);
     entry.markerQueued = false;
     this.#sync(entry);
@@ -800,13 +846,23 @@ export class Replica implements DocSource {
       snapshotBytes: 0,
       forgotten: false,
       openSend: null,
+      summaryKnown: false,
+      summary: null,
+      subSummary: null,
+      relayDeletes: null,
     };
     this.#entries.set(docName, entry);
     // First op of every entry: an earlier session may have left unacked changes.
     // Nothing is sent for the doc before this ran, so no ack can precede it.
     this.#spawn(entry, async () => {
-      const marker = await this.#storage.getMeta(DIRTY_PREFIX + docName);
-      if (marker === undefined || entry.forgotten) return;
+      // Markers are written through this queue, after this op: the start-up read
+      // holds every marker of this doc, unless it was forgotten or another tab wrote it.
+      const dirty = this.#summaryStale.has(docName) ? null : await this.#startupDirty;
+      const marked =
+        dirty !== null
+          ? dirty.has(docName)
+          : (await this.#storage.getMeta(DIRTY_PREFIX + docName)) !== undefined;
+      if (!marked || entry.forgotten) return;
       entry.markerQueued = true;
       this.#setDirty(entry);
       this.#sync(entry);
@@ -828,9 +884,62 @@ export class Replica implements DocSource {
     this.#run(entry, op).catch((err) => this.#onError(asError(err)));
   }
 
+  async #readStartupDirty(): Promise<Set<string> | null> {
+    try {
+      if (typeof this.#storage.metaKeys !== 'function') return null;
+      const keys = await this.#storage.metaKeys(DIRTY_PREFIX);
+      return new Set(keys.map((key) => key.slice(DIRTY_PREFIX.length)));
+    } catch (err) {
+      this.#onError(asError(err));
+      return null;
+    }
+  }
+
+  async #readStartupStored(): Promise<void> {
+    if (!this.#summarize) return;
+    try {
+      const [names, summaries] = await Promise.all([
+        this.#storage.list(''),
+        this.#storage.loadSummaries?.() ?? new Map<string, Uint8Array>(),
+      ]);
+      this.#stored0 = { names: new Set(names), summaries };
+    } catch (err) {
+      this.#onError(asError(err));
+    }
+  }
+
+  /**
+   * The doc's stored-state summary, known without I/O once the start-up read
+   * is in (null: unknown). A doc absent from storage at start-up holds nothing.
+   */
+  #knownSummary(entry: DocEntry): DocSummary | null {
+    if (entry.summaryKnown) return entry.summary;
+    const stored0 = this.#stored0;
+    if (stored0 === null) return null;
+    entry.summaryKnown = true;
+    const bytes = stored0.summaries.get(entry.name);
+    stored0.summaries.delete(entry.name);
+    if (this.#summaryStale.has(entry.name)) entry.summary = null;
+    else if (bytes !== undefined) entry.summary = decodeSummary(bytes);
+    else entry.summary = stored0.names.has(entry.name) ? null : EMPTY_SUMMARY;
+    return entry.summary;
+  }
+
+  /** Storage changed under the replica's feet (another tab wrote it): its summary is void. */
+  #voidSummary(docName: string): void {
+    this.#summaryStale.add(docName);
+    const entry = this.#entries.get(docName);
+    if (!entry) return;
+    entry.summaryKnown = true;
+    entry.summary = null;
+    entry.subSummary = null;
+  }
+
   async #scanDirty(): Promise<void> {
     try {
-      const names = await this.#storage.list('');
+      // Only docs with a marker can hold unacked changes from an earlier session.
+      const dirty = await this.#startupDirty;
+      const names = dirty !== null ? [...dirty].sort() : await this.#storage.list('');
       const reads = names.filter(isValidDocName).map((name) => {
         const entry = this.#entry(name);
         return this.#run(entry, async () => {});
@@ -901,9 +1010,11 @@ export class Replica implements DocSource {
     this.#notify();
   }
 
-  /** Bookkeeping after updates reached storage. */
-  #stored(entry: DocEntry, updates: readonly Uint8Array[]): void {
-    entry.stateVector = null;
+  /** Bookkeeping after updates reached storage (with the summary stored along, if any). */
+  #stored(entry: DocEntry, updates: readonly Uint8Array[], summary?: DocSummary): void {
+    entry.stateVector = summary?.stateVector ?? null;
+    entry.summaryKnown = true;
+    entry.summary = summary ?? null;
     if (entry.storedCount !== null) entry.storedCount += updates.length;
     for (const update of updates) entry.logBytes += update.length;
     this.#emitChanged(entry.name);
@@ -946,20 +1057,60 @@ export class Replica implements DocSource {
       if (entry.live === live) return Y.encodeStateVector(live.doc);
     }
     return this.#run(entry, async () => {
+      await this.#startupStored;
+      const summary = this.#knownSummary(entry);
+      if (summary !== null) {
+        entry.subSummary = summary;
+        return summary.stateVector;
+      }
       if (entry.stateVector) return entry.stateVector;
       await this.#loadMerged(entry);
+      entry.subSummary = entry.summary;
       return entry.stateVector ?? EMPTY_STATE_VECTOR;
     });
   }
 
   /** Inside the doc's queue: the stored state as one update, refreshing the cached state vector. */
   async #loadMerged(entry: DocEntry): Promise<Uint8Array> {
-    const { updates } = await this.#storage.load(entry.name);
+    const { updates, cursor } = await this.#storage.load(entry.name);
     const merged = Y.mergeUpdates(updates);
     entry.storedCount = updates.length;
-    entry.stateVector = Y.encodeStateVectorFromUpdate(merged);
+    if (this.#summarize) {
+      // Stored, so the next start announces this doc and recognises a relay
+      // reply that adds nothing without reading it (bench `coldload`).
+      const summary = summaryOfUpdate(merged);
+      entry.summaryKnown = true;
+      entry.summary = summary;
+      entry.stateVector = summary.stateVector;
+      this.#storage
+        .putSummary?.(entry.name, encodeSummary(summary), cursor)
+        .catch((err: unknown) => this.#onError(asError(err)));
+    } else {
+      entry.stateVector = Y.encodeStateVectorFromUpdate(merged);
+    }
     entry.knownVector = Y.decodeStateVector(entry.stateVector);
     return merged;
+  }
+
+  /**
+   * Whether our `SyncStep2` for a background doc can be empty: the relay
+   * (state vector `relayVector`, delete set from its `SyncStep2`) already
+   * holds everything the stored state held when we subscribed, and nothing
+   * of ours was added since (not dirty, no other tab wrote). Saves reading
+   * and diffing the doc, and the relay applying our whole delete set again.
+   */
+  #answerIsEmpty(entry: DocEntry, relayVector: Uint8Array): boolean {
+    const ours = entry.subSummary;
+    if (ours === null || entry.dirty || entry.live !== null || entry.unsaved > 0) return false;
+    let relay: Map<number, number>;
+    try {
+      relay = Y.decodeStateVector(relayVector);
+    } catch {
+      return false;
+    }
+    if (!vectorCovers(relay, ours.vector)) return false;
+    if (ours.deletes.size === 0) return true;
+    return entry.relayDeletes !== null && deletesCover(entry.relayDeletes, ours.deletes);
   }
 
   /** What a peer with state vector `remote` lacks of this doc. */
@@ -980,7 +1131,12 @@ export class Replica implements DocSource {
   }
 
   /** Applies a remote update: into the live doc, or straight to storage for a background doc. */
-  async #applyRemote(entry: DocEntry, update: Uint8Array): Promise<void> {
+  async #applyRemote(
+    entry: DocEntry,
+    update: Uint8Array,
+    /** The update's delete set when it carries no structs, if already decoded. */
+    knownDeletes: DeleteRanges | null = null,
+  ): Promise<void> {
     let live = entry.live;
     if (live && !live.isLoaded) {
       // Structs this update holds back for missing dependencies would be
@@ -1000,17 +1156,42 @@ export class Replica implements DocSource {
       return;
     }
     if (isEmptyUpdate(update)) return;
+    const prior = this.#knownSummary(entry);
+    let next: DocSummary | null = null;
     try {
       // Background docs are never instantiated, so check the bytes before storing them.
-      Y.decodeUpdate(update);
+      if (prior !== null && isEmptySummary(prior)) {
+        // Into an empty doc (a fresh device): the update is the whole state.
+        next = summaryOfUpdate(update);
+      } else if (
+        prior !== null &&
+        (knownDeletes !== null || Y.parseUpdateMeta(update).from.size === 0)
+      ) {
+        const deletes = knownDeletes ?? deletesOf(update);
+        // A returning device's relay step 2: usually only deletions we hold. Storing
+        // it re-announced the doc as changed (re-indexed) and grew the log each start.
+        if (deletesCover(prior.deletes, deletes)) return;
+        next = withDeletes(prior, deletes);
+      } else {
+        Y.decodeUpdate(update);
+      }
     } catch (err) {
       this.#onError(new Error(`bad update for ${entry.name}: ${asError(err).message}`));
       return;
     }
     await this.#run(entry, async () => {
       if (entry.forgotten) return;
-      await this.#storage.append(entry.name, [update]);
-      this.#stored(entry, [update]);
+      // `next` extends the summary it was computed from; anything stored since voids it.
+      const summary =
+        next !== null && this.#summarize && entry.summaryKnown && entry.summary === prior
+          ? next
+          : undefined;
+      await this.#storage.append(
+        entry.name,
+        [update],
+        summary === undefined ? undefined : encodeSummary(summary),
+      );
+      this.#stored(entry, [update], summary);
       if (entry.knownVector) advanceVector(entry.knownVector, update);
       await this.#maybeCompact(entry);
     });
@@ -1045,11 +1226,12 @@ export class Replica implements DocSource {
         doc.destroy();
       },
     };
-    const onUpdate = (update: Uint8Array, origin: unknown) => {
+    const onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction) => {
       if (origin === LOAD || entry.forgotten) return;
       if (origin === TABS) {
         // The other tab stored it in the shared storage before telling us.
         entry.stateVector = null;
+        this.#voidSummary(entry.name);
         this.#emitChanged(entry.name);
         return;
       }
@@ -1059,6 +1241,7 @@ export class Replica implements DocSource {
       }
       // A local change: durable marker first, then the update itself.
       this.#setDirty(entry);
+      entry.subSummary = null;
       if (!entry.markerQueued) {
         entry.markerQueued = true;
         this.#spawn(entry, () => this.#storage.setMeta(DIRTY_PREFIX + entry.name, MARKER));
@@ -1084,12 +1267,19 @@ export class Replica implements DocSource {
           open.seq === entry.sentSeq
         ) {
           open.updates.push(update);
+          addToLocalBatch(open.local, tr);
           if (entry.reconciledSeq > 0) entry.awaitSeq = open.seq;
           return;
         }
         const seq = nextSeq(entry, link.epoch);
         if (entry.reconciledSeq > 0) entry.awaitSeq = seq;
-        const batch: OpenSend = { epoch: link.epoch, seq, updates: [update], sealed: false };
+        const batch: OpenSend = {
+          epoch: link.epoch,
+          seq,
+          updates: [update],
+          local: startLocalBatch(doc, tr),
+          sealed: false,
+        };
         // Only the multiplexed link holds messages until the end of the tick (and drops
         // them only with a new epoch); a y-websocket doc socket may park them.
         if (link instanceof RelayLink) entry.openSend = batch;
@@ -1105,7 +1295,9 @@ export class Replica implements DocSource {
               if (entry.openSend === batch) entry.openSend = null;
               const { updates } = batch;
               encoded = encodeSyncUpdate(
-                updates.length === 1 ? (updates[0] as Uint8Array) : Y.mergeUpdates(updates),
+                updates.length === 1
+                  ? (updates[0] as Uint8Array)
+                  : (encodeLocalBatch(batch.local) ?? Y.mergeUpdates(updates)),
               );
             }
             return encoded;
@@ -1190,6 +1382,8 @@ export class Replica implements DocSource {
       entry.awaitSeq = null;
       entry.initialDone = false;
       entry.refused = null;
+      entry.subSummary = null;
+      entry.relayDeletes = null;
       this.#subscribed.add(entry.name);
       this.#awaitingInitial.add(entry.name);
     }
@@ -1329,14 +1523,32 @@ export class Replica implements DocSource {
     // Only for loaded live docs, whose answer is encoded from memory at once; a
     // background doc's answer reads storage through its queue, and holding every
     // other message of a 500-doc frame behind those reads made a fresh sync slower.
-    const answerFirst = ({ docName, message }: DocMessage) =>
-      isSyncStep1(message) && this.#entries.get(docName)?.live?.isLoaded === true;
-    const first = messages.filter(answerFirst);
-    if (first.length === 0 || first.length === messages.length) {
+    // The relay's delete sets first (a step 2 precedes its step 1 in a frame), so a
+    // background doc whose answer is empty (`#answerIsEmpty`) is answered first too:
+    // its answer then leaves without waiting for the frame's storage writes.
+    for (const { docName, message } of messages) {
+      if (!isSyncStep2(message)) continue;
+      const entry = this.#entries.get(docName);
+      if (!entry || entry.subEpoch !== epoch) continue;
+      // Always replaced, so it always describes the step 2 being handled (null: has structs).
+      entry.relayDeletes =
+        entry.live === null && entry.subSummary !== null
+          ? relayDeletesOf(stepPayload(message))
+          : null;
+    }
+    const answerFirst = ({ docName, message }: DocMessage) => {
+      if (!isSyncStep1(message)) return false;
+      const entry = this.#entries.get(docName);
+      if (entry?.live?.isLoaded === true) return true;
+      return entry !== undefined && this.#answerIsEmpty(entry, stepPayload(message));
+    };
+    const first: DocMessage[] = [];
+    const rest: DocMessage[] = [];
+    for (const m of messages) (answerFirst(m) ? first : rest).push(m);
+    if (first.length === 0 || rest.length === 0) {
       void handle(messages);
       return;
     }
-    const rest = messages.filter((m) => !answerFirst(m));
     // `handle(first)` releases its hold, which queues the flush before `rest` starts.
     void handle(first).then(() => handle(rest));
   }
@@ -1357,9 +1569,10 @@ export class Replica implements DocSource {
       case YMessageType.Sync: {
         if (message.step === SyncStep.Step1) {
           // Read-only: our changes stay here (pending); the empty answer still completes the exchange.
-          const update = this.#readOnly()
-            ? EMPTY_UPDATE
-            : await this.#diffFor(entry, message.payload);
+          const update =
+            this.#readOnly() || this.#answerIsEmpty(entry, message.payload)
+              ? EMPTY_UPDATE
+              : await this.#diffFor(entry, message.payload);
           if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
           // Always sent, even when empty: its sequence number is what the ack names.
           const seq = nextSeq(entry, epoch);
@@ -1369,7 +1582,9 @@ export class Replica implements DocSource {
           link.enqueue({ docName, message: encodeSyncStep2(update), seq });
           return;
         }
-        await this.#applyRemote(entry, message.payload);
+        // The relay's step 2 delete set, already decoded for `#answerIsEmpty` in `#onRelayDocs`.
+        const deletes = message.step === SyncStep.Step2 ? entry.relayDeletes : null;
+        await this.#applyRemote(entry, message.payload, deletes);
         if (message.step === SyncStep.Step2 && entry.subEpoch === epoch) {
           entry.relayStep2Done = true;
           this.#checkInitialDone(entry);
@@ -1512,7 +1727,13 @@ export class Replica implements DocSource {
     const replies: DocMessage[] = [];
     for (const { docName, message: data } of frame.messages) {
       const entry = this.#entries.get(docName);
-      if (!entry || entry.forgotten) continue;
+      if (!entry || entry.forgotten) {
+        // The sending tab may have stored it: a summary read at start-up may be stale.
+        if (data[0] === YMessageType.Sync && data[1] !== SyncStep.Step1) {
+          this.#summaryStale.add(docName);
+        }
+        continue;
+      }
       let message: ReturnType<typeof decodeYMessage>;
       try {
         message = decodeYMessage(data);
@@ -1534,6 +1755,7 @@ export class Replica implements DocSource {
           } else if (needed(entry)) {
             // Stored by the sending tab in the shared storage; only our cache is stale.
             entry.stateVector = null;
+            this.#voidSummary(docName);
             entry.storedCount = null;
             this.#emitChanged(docName);
           }
@@ -1727,6 +1949,30 @@ function localAwareness(awareness: Awareness): Uint8Array {
 /** A y-protocols `SyncStep1` (both leading varuints are single bytes: type 0, step 0). */
 function isSyncStep1(message: Uint8Array): boolean {
   return message[0] === YMessageType.Sync && message[1] === SyncStep.Step1;
+}
+
+function isSyncStep2(message: Uint8Array): boolean {
+  return message[0] === YMessageType.Sync && message[1] === SyncStep.Step2;
+}
+
+/** The payload of a sync message (after its two one-byte varuints), as `decodeYMessage` reads it; empty when unreadable. */
+function stepPayload(message: Uint8Array): Uint8Array {
+  try {
+    const decoded = decodeYMessage(message);
+    return decoded.type === YMessageType.Sync ? decoded.payload : new Uint8Array(0);
+  } catch {
+    return new Uint8Array(0);
+  }
+}
+
+/** The delete set of a relay's step 2 when it carries no structs (null otherwise or unreadable). */
+function relayDeletesOf(update: Uint8Array): DeleteRanges | null {
+  try {
+    if (Y.parseUpdateMeta(update).from.size > 0) return null;
+    return deletesOf(update);
+  } catch {
+    return null;
+  }
 }
 
 /** `[0, 0]`: no structs, no deletions (what an up-to-date peer sends as SyncStep2). */

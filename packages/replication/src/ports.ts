@@ -21,8 +21,12 @@ export interface StoredDoc {
 export interface StorageAdapter {
   /** All updates stored for `docName` (empty list when unknown). */
   load(docName: string): Promise<StoredDoc>;
-  /** Appends updates; resolves only once they are durable. Atomic per call. */
-  append(docName: string, updates: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Appends updates; resolves only once they are durable. Atomic per call.
+   * With summaries (below): sets the doc's summary to `summary` in the same
+   * write, or drops it when `summary` is omitted.
+   */
+  append(docName: string, updates: readonly Uint8Array[], summary?: Uint8Array): Promise<void>;
   /**
    * Replaces every update up to `cursor` (from an earlier `load`) with
    * `snapshot`, atomically; updates appended after that `load` are kept.
@@ -38,6 +42,19 @@ export interface StorageAdapter {
   setMeta(key: string, value: Uint8Array | undefined): Promise<void>;
   /** Releases resources; later calls reject. */
   close(): Promise<void>;
+  /**
+   * Optional, with `loadSummaries`: a small opaque record per doc describing
+   * its stored state (the replica keeps the state vector and delete set
+   * there, so start-up needs no doc reads). A summary is exact or absent:
+   * every `append` without one and every `delete` drop it; `compact` keeps it.
+   * Stores `summary` unless something was appended after `cursor` (from
+   * `load`); resolves whether it was stored.
+   */
+  putSummary?(docName: string, summary: Uint8Array, cursor: number): Promise<boolean>;
+  /** Every stored summary, by doc name, in one read. */
+  loadSummaries?(): Promise<Map<string, Uint8Array>>;
+  /** Optional: the meta keys starting with `prefix`, in one read. */
+  metaKeys?(prefix: string): Promise<string[]>;
 }
 
 /** Connection state of a transport. */

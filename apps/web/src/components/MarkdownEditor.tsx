@@ -14,6 +14,8 @@ import { type Ref, useEffect, useImperativeHandle, useRef } from 'react';
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import { remoteCursorLabels } from '../editor/remoteCursorLabels.ts';
+import { type WikiLinkHost, wikiLinks } from '../editor/wikiLinks.ts';
 import { Mark, mark } from '../lib/marks.ts';
 import { editorTheme, markdownHighlight } from './markdownTheme.ts';
 
@@ -27,6 +29,8 @@ interface Props {
   awareness: Awareness;
   /** Read-only link: the text shows (with others' cursors) but cannot be changed. */
   readOnly?: boolean;
+  /** Links between notes (`[[` autocomplete, titles, click to open); keep it stable. */
+  links?: WikiLinkHost;
   ref?: Ref<MarkdownEditorApi>;
 }
 
@@ -34,7 +38,7 @@ interface Props {
  * The note body: CodeMirror 6 bound to the note's Y.Text. Remote cursors come
  * from awareness; undo/redo only reverts this person's own edits.
  */
-export function MarkdownEditor({ body, awareness, readOnly = false, ref }: Props) {
+export function MarkdownEditor({ body, awareness, readOnly = false, links, ref }: Props) {
   const hostRef = useRef<HTMLDivElement>(null);
   const viewRef = useRef<EditorView | null>(null);
 
@@ -62,6 +66,8 @@ export function MarkdownEditor({ body, awareness, readOnly = false, ref }: Props
           EditorView.contentAttributes.of({ 'aria-label': 'Note text', spellcheck: 'true' }),
           editorTheme,
           yCollab(body, awareness, { undoManager }),
+          remoteCursorLabels,
+          ...(links ? [wikiLinks(links)] : []),
           ...(readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []),
         ],
       }),
@@ -74,7 +80,7 @@ export function MarkdownEditor({ body, awareness, readOnly = false, ref }: Props
       view.destroy();
       undoManager.destroy();
     };
-  }, [body, awareness, readOnly]);
+  }, [body, awareness, readOnly, links]);
 
   return <div className="editor" data-testid="editor" ref={hostRef} />;
 }

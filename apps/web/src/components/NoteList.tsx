@@ -1,15 +1,19 @@
 import type { NoteSummary } from '@lattice/notes';
-import { memo, useEffect, useRef, useState } from 'react';
+import { memo, useEffect, useLayoutEffect, useRef, useState } from 'react';
 import { useNow } from '../hooks/useNow.ts';
 import { Mark, mark } from '../lib/marks.ts';
+import { rowWindow, scrollToRow } from '../lib/windowing.ts';
+import type { WorkspacePeer } from '../lib/workspacePresence.ts';
+import { EmptyState } from './EmptyState.tsx';
 import { NoteListItem } from './NoteListItem.tsx';
 
 /**
- * Rows rendered at first, and added each time the end of the list scrolls into
- * view. Rendering every row of a 5,000-note workspace took most of a second
- * before anything showed (issue 6, cold load); a sidebar shows a dozen rows.
+ * Row height (px) until the first row is measured; CSS gives every row the
+ * same height (`.note-item`), which is what makes windowing exact.
  */
-export const LIST_PAGE = 100;
+const ESTIMATED_ROW = 79;
+/** Viewport height until measured (and where there is no layout, e.g. tests). */
+const ESTIMATED_VIEWPORT = 900;
 
 interface Props {
   notes: NoteSummary[];
@@ -19,6 +23,12 @@ interface Props {
   /** The list itself (index doc) is behind what this session has seen: more notes are on their way. */
   arriving?: boolean;
   onOpen(id: string): void;
+  /** Who else has each note open (workspace presence). */
+  presence?: ReadonlyMap<string, readonly WorkspacePeer[]>;
+  /** "New note" in the empty list (absent when notes cannot be created here). */
+  onCreate?: () => void;
+  /** Label of the new-note shortcut, shown with the call to action. */
+  createShortcut?: string;
 }
 
 /**
@@ -33,31 +43,39 @@ export const NoteList = memo(function NoteList({
   selectedId,
   arriving = false,
   onOpen,
+  presence,
+  onCreate,
+  createShortcut,
 }: Props) {
   const now = useNow();
-  const [limit, setLimit] = useState(LIST_PAGE);
-  const more = useRef<HTMLLIElement>(null);
-  const truncated = notes.length > limit;
-  // biome-ignore lint/correctness/useExhaustiveDependencies: limit re-runs it on purpose (see below)
-  useEffect(() => {
-    const sentinel = more.current;
-    if (!truncated || sentinel === null) return;
-    // Without IntersectionObserver (old engines, tests) every row renders at once.
-    if (typeof IntersectionObserver === 'undefined') {
-      setLimit(Number.POSITIVE_INFINITY);
-      return;
-    }
-    const observer = new IntersectionObserver(
-      (entries) => {
-        if (entries.some((e) => e.isIntersecting)) setLimit((l) => l + LIST_PAGE);
-      },
-      { rootMargin: '600px 0px' },
-    );
-    // Observed afresh after each page: the first callback reports whether the
-    // end is still in view (a tall window may need several pages).
-    observer.observe(sentinel);
+  const listRef = useRef<HTMLUListElement>(null);
+  const [scrollTop, setScrollTop] = useState(0);
+  const [viewport, setViewport] = useState(ESTIMATED_VIEWPORT);
+  const [rowHeight, setRowHeight] = useState(ESTIMATED_ROW);
+  const empty = notes.length === 0;
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (empty || list === null) return;
+    const measure = () => {
+      if (list.clientHeight > 0) setViewport(list.clientHeight);
+      const row = list.querySelector<HTMLElement>('.note-item');
+      if (row !== null && row.offsetHeight > 0) setRowHeight(row.offsetHeight);
+    };
+    measure();
+    if (typeof ResizeObserver === 'undefined') return;
+    // Window size, phone rotation, font size: the viewport and row height follow.
+    const observer = new ResizeObserver(measure);
+    observer.observe(list);
     return () => observer.disconnect();
-  }, [truncated, limit]);
+  }, [empty]);
+  const selectedIndex = selectedId === null ? -1 : notes.findIndex((n) => n.id === selectedId);
+  useEffect(() => {
+    // Keyboard navigation (Alt-Up/Down) can select a row outside the rendered window.
+    const list = listRef.current;
+    if (list === null || selectedIndex < 0) return;
+    const top = scrollToRow(selectedIndex, rowHeight, list.scrollTop, list.clientHeight);
+    if (top !== list.scrollTop) list.scrollTop = top;
+  }, [selectedIndex, rowHeight]);
   const shown = notes.length;
   useEffect(() => {
     // Once per page: the first commit of a non-empty list (cold-load benchmark).
@@ -65,23 +83,51 @@ export const NoteList = memo(function NoteList({
   }, [shown]);
   if (notes.length === 0) {
     // "No notes yet" would be a stale answer presented as current.
-    const [title, hint] = arriving
-      ? [
-          'Notes are still arriving',
-          'This device has not yet received everything you have seen. They appear as soon as they sync.',
-        ]
-      : searching
-        ? ['No results', 'Try other words.']
-        : trashed
-          ? ['Trash is empty', 'Deleted notes stay here until you delete them forever.']
-          : ['No notes yet', 'Create one with “New note”.'];
+    if (arriving) {
+      return (
+        <EmptyState
+          testId="list-arriving"
+          role="status"
+          title="Notes are still arriving"
+          hint="This device has not yet received everything you have seen. They appear as soon as they sync."
+        />
+      );
+    }
+    if (searching) {
+      return (
+        <EmptyState
+          testId="empty-search"
+          role="status"
+          title="No results"
+          hint={
+            trashed
+              ? 'Nothing in the trash matches. Try other words.'
+              : 'Try other words, or fewer of them.'
+          }
+        />
+      );
+    }
+    if (trashed) {
+      return (
+        <EmptyState
+          testId="empty-trash"
+          title="Trash is empty"
+          hint="Notes you move to the trash stay here until you delete them forever."
+        />
+      );
+    }
     return (
-      <div className="empty-state" data-testid={arriving ? 'list-arriving' : undefined}>
-        <p className="empty-title">{title}</p>
-        <p className="empty-hint">{hint}</p>
-      </div>
+      <EmptyState
+        testId="empty-notes"
+        title="No notes yet"
+        hint="Your notes are saved on this device and synced to your relay."
+        {...(onCreate
+          ? { action: { label: 'New note', onClick: onCreate, shortcut: createShortcut } }
+          : {})}
+      />
     );
   }
+  const { start, end, before, after } = rowWindow(notes.length, rowHeight, scrollTop, viewport);
   return (
     <>
       {arriving ? (
@@ -89,18 +135,32 @@ export const NoteList = memo(function NoteList({
           More notes are still arriving…
         </p>
       ) : null}
-      <ul className="note-list" aria-label={trashed ? 'Trash' : 'Notes'}>
-        {(truncated ? notes.slice(0, limit) : notes).map((note) => (
+      <ul
+        ref={listRef}
+        className="note-list"
+        aria-label={trashed ? 'Trash' : 'Notes'}
+        data-testid="note-list"
+        data-count={notes.length}
+        onScroll={(event) => setScrollTop(event.currentTarget.scrollTop)}
+      >
+        {/* Spacers stand for the rows outside the window, so the scrollbar is the whole list's. */}
+        {before > 0 ? (
+          <li className="note-list-spacer" aria-hidden="true" style={{ height: before }} />
+        ) : null}
+        {notes.slice(start, end).map((note, i) => (
           <NoteListItem
             key={note.id}
             note={note}
             selected={note.id === selectedId}
             now={now}
             onOpen={onOpen}
+            peers={presence?.get(note.id)}
+            position={start + i + 1}
+            total={notes.length}
           />
         ))}
-        {truncated ? (
-          <li ref={more} className="note-list-more" aria-hidden="true" data-testid="list-more" />
+        {after > 0 ? (
+          <li className="note-list-spacer" aria-hidden="true" style={{ height: after }} />
         ) : null}
       </ul>
     </>

@@ -1,13 +1,18 @@
-import type { NoteStore } from '@lattice/notes';
-import { lazy, Suspense, useEffect, useRef } from 'react';
+import { type NoteStore, recordAuthorship } from '@lattice/notes';
+import { lazy, Suspense, useEffect, useRef, useState } from 'react';
 import { useArriving } from '../hooks/useArriving.ts';
 import { useNoteHandle } from '../hooks/useNoteHandle.ts';
 import { useNoteSummary } from '../hooks/useNotes.ts';
 import { useNow } from '../hooks/useNow.ts';
+import { useWikiLinkHost } from '../hooks/useWikiLinkHost.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
+import type { HistoryClient } from '../workspace/HistoryClient.ts';
 import { awarenessUser, type Identity } from '../workspace/identity.ts';
 import { workspacePath } from '../workspace/routes.ts';
+import { Backlinks } from './Backlinks.tsx';
 import { CopyLinkButton } from './CopyLinkButton.tsx';
+import { ExportNoteButton } from './ExportImport.tsx';
+import { HistoryPanel } from './HistoryPanel.tsx';
 import type { MarkdownEditorApi } from './MarkdownEditor.tsx';
 import { Presence } from './Presence.tsx';
 import { TitleInput } from './TitleInput.tsx';
@@ -15,8 +20,12 @@ import { TrashBanner } from './TrashBanner.tsx';
 
 // CodeMirror and the Markdown grammars are most of the app's code: load them
 // after the list has painted (the service worker precaches them for offline use).
+// Fetched as soon as a note pane mounts, while the note loads from storage: waiting
+// for the note first put the chunk's fetch and compile (~270 ms on a loaded machine)
+// after it, on the path of every first note open (bench `coldload`).
+const loadEditor = () => import('./MarkdownEditor.tsx');
 const MarkdownEditor = lazy(() =>
-  import('./MarkdownEditor.tsx').then((module) => ({ default: module.MarkdownEditor })),
+  loadEditor().then((module) => ({ default: module.MarkdownEditor })),
 );
 
 interface Props {
@@ -30,6 +39,8 @@ interface Props {
   readOnly?: boolean;
   /** This session's record of the note and the list, for the copied link to carry. */
   sessionToken?: () => Promise<string>;
+  /** The relay's version history of this workspace; `null` without a relay. */
+  history?: HistoryClient | null;
   onBack(): void;
   onPurge(id: string): void;
 }
@@ -43,14 +54,22 @@ export function NotePane({
   autoFocusTitle,
   readOnly = false,
   sessionToken,
+  history = null,
   onBack,
   onPurge,
 }: Props) {
+  useEffect(() => {
+    loadEditor().catch(() => {
+      // Reported by the lazy component when it renders.
+    });
+  }, []);
   const summary = useNoteSummary(store, noteId);
   const { handle, error } = useNoteHandle(store, summary ? noteId : null);
   const arriving = useArriving(handle, summary?.arriving ?? false);
   const editorRef = useRef<MarkdownEditorApi>(null);
   const now = useNow();
+  const links = useWikiLinkHost(store, noteId, readOnly);
+  const [historyOpen, setHistoryOpen] = useState(false);
 
   const title = summary?.title.trim() || 'Untitled';
   useEffect(() => {
@@ -63,6 +82,12 @@ export function NotePane({
   useEffect(() => {
     handle?.awareness.setLocalStateField('user', awarenessUser(identity));
   }, [handle, identity]);
+
+  // Names this device's edits in the note doc, for the relay's version history.
+  useEffect(
+    () => (handle && !readOnly ? recordAuthorship(handle.doc, () => identity.name) : undefined),
+    [handle, identity.name, readOnly],
+  );
 
   const backButton = (
     <button type="button" className="icon-button back" aria-label="Back to notes" onClick={onBack}>
@@ -111,6 +136,16 @@ export function NotePane({
             path={workspacePath(store.workspaceId, noteId)}
             sessionToken={sessionToken}
           />
+          <ExportNoteButton store={store} noteId={noteId} />
+          <button
+            type="button"
+            className="button subtle"
+            data-testid="history-button"
+            aria-expanded={historyOpen}
+            onClick={() => setHistoryOpen((open) => !open)}
+          >
+            History
+          </button>
           {trashed ? null : (
             <button
               type="button"
@@ -129,6 +164,17 @@ export function NotePane({
           disabled={readOnly}
           onRestore={() => store.restore(noteId)}
           onPurge={() => onPurge(noteId)}
+        />
+      ) : null}
+      {historyOpen && handle ? (
+        <HistoryPanel
+          client={history}
+          noteId={noteId}
+          body={handle.body}
+          title={handle.title}
+          readOnly={readOnly}
+          onRename={(next) => store.rename(noteId, next)}
+          onClose={() => setHistoryOpen(false)}
         />
       ) : null}
       {error ? (
@@ -151,6 +197,7 @@ export function NotePane({
             body={handle.body}
             awareness={handle.awareness}
             readOnly={readOnly}
+            links={links}
           />
         </Suspense>
       ) : (
@@ -158,6 +205,7 @@ export function NotePane({
           <p>Opening…</p>
         </div>
       )}
+      <Backlinks store={store} noteId={noteId} onOpen={links.open} />
       <footer className="note-meta">Edited {relativeTime(summary.updatedAt, now)}</footer>
     </article>
   );

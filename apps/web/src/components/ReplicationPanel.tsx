@@ -1,5 +1,6 @@
 import type { DocReplicationInfo, Replica, SyncStatus } from '@lattice/replication';
-import { useCallback, useEffect, useRef, useSyncExternalStore } from 'react';
+import { useCallback, useRef, useSyncExternalStore } from 'react';
+import { useDialog } from '../hooks/useDialog.ts';
 import { useNow } from '../hooks/useNow.ts';
 import { useDocReplicationInfo, useReplicationInfo } from '../hooks/useReplicationInfo.ts';
 import {
@@ -37,14 +38,9 @@ export function ReplicationPanel({ replica, status, workspaceId, cluster, note, 
   const now = useNow(1000);
   const closeRef = useRef<HTMLButtonElement>(null);
 
-  useEffect(() => {
-    closeRef.current?.focus();
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
+  const dialogRef = useRef<HTMLElement>(null);
+  // Focus moves in, Escape closes, focus returns to the opener.
+  useDialog(dialogRef, onClose, { modal: false, initialFocus: closeRef });
 
   const noRelay = info.relays.length === 0;
   const connected = info.relays.some((r) => r.state === 'connected');
@@ -59,7 +55,12 @@ export function ReplicationPanel({ replica, status, workspaceId, cluster, note, 
         : 'Not yet — will upload when connected';
 
   return (
-    <aside className="replication-panel" data-testid="replication-panel" aria-label="Replication">
+    <aside
+      ref={dialogRef}
+      className="replication-panel"
+      data-testid="replication-panel"
+      aria-label="Replication"
+    >
       <header className="rp-header">
         <h2>Replication</h2>
         <button

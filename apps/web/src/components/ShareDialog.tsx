@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { useDialog } from '../hooks/useDialog.ts';
 import { useNow } from '../hooks/useNow.ts';
 import { copyText } from '../lib/clipboard.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
@@ -52,14 +53,9 @@ export function ShareDialog({ api, workspaceId, ownerToken, onClose }: Props) {
     void load();
   }, [load]);
 
-  useEffect(() => {
-    closeRef.current?.focus();
-    const onKey = (event: KeyboardEvent) => {
-      if (event.key === 'Escape') onClose();
-    };
-    window.addEventListener('keydown', onKey);
-    return () => window.removeEventListener('keydown', onKey);
-  }, [onClose]);
+  const dialogRef = useRef<HTMLElement>(null);
+  // Focus moves in, Escape closes, focus returns to the opener; Tab stays inside.
+  useDialog(dialogRef, onClose, { modal: true, initialFocus: closeRef });
 
   const create = async () => {
     setBusy(true);
@@ -99,13 +95,14 @@ export function ShareDialog({ api, workspaceId, ownerToken, onClose }: Props) {
   return (
     <div className="dialog-backdrop">
       <section
+        ref={dialogRef}
         className="share-dialog"
         data-testid="share-dialog"
         role="dialog"
         aria-modal="true"
         aria-label="Share this workspace"
       >
-        <header className="rp-header">
+        <div className="rp-header">
           <h2>Share this workspace</h2>
           <button
             ref={closeRef}
@@ -119,7 +116,7 @@ export function ShareDialog({ api, workspaceId, ownerToken, onClose }: Props) {
               <path d="M5 5l10 10M15 5 5 15" />
             </svg>
           </button>
-        </header>
+        </div>
         <div className="share-form">
           <label>
             People with the link can

@@ -1,22 +1,37 @@
-import { useCallback, useState } from 'react';
+import { useCallback, useMemo, useRef, useState } from 'react';
 import { useAccess } from '../hooks/useAccess.ts';
 import { useBeforeUnload } from '../hooks/useBeforeUnload.ts';
 import { useNoteSummary, useNotes } from '../hooks/useNotes.ts';
 import { useSessionWarnings } from '../hooks/useReplicationInfo.ts';
+import { useSearchWarmup } from '../hooks/useSearchWarmup.ts';
+import { useShortcuts } from '../hooks/useShortcuts.ts';
 import { useSyncStatus } from '../hooks/useSyncStatus.ts';
+import {
+  useAnnouncePresence,
+  usePeersByNote,
+  useWorkspacePeers,
+} from '../hooks/useWorkspacePresence.ts';
 import { navigate } from '../lib/navigate.ts';
+import { actionLabel, isApple } from '../lib/shortcuts.ts';
+import { HistoryClient } from '../workspace/HistoryClient.ts';
 import type { Identity } from '../workspace/identity.ts';
 import { workspacePath } from '../workspace/routes.ts';
 import type { WorkspaceSession } from '../workspace/WorkspaceSession.ts';
 import type { WorkspaceEntry } from '../workspace/workspaces.ts';
 import { AccessScreen } from './AccessScreen.tsx';
+import { EmptyState } from './EmptyState.tsx';
+import { ExportImport } from './ExportImport.tsx';
 import { IdentityEditor } from './IdentityEditor.tsx';
 import { NoteList } from './NoteList.tsx';
 import { NotePane } from './NotePane.tsx';
+import { QuickSwitcher } from './QuickSwitcher.tsx';
+import { RecentlyDeleted } from './RecentlyDeleted.tsx';
 import { ReplicationPanel } from './ReplicationPanel.tsx';
 import { ShareDialog } from './ShareDialog.tsx';
+import { ShortcutsHelp } from './ShortcutsHelp.tsx';
 import { SyncBadge } from './SyncBadge.tsx';
 import { SyncProgress } from './SyncProgress.tsx';
+import { WorkspacePresence } from './WorkspacePresence.tsx';
 import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
 
 interface Props {
@@ -55,10 +70,23 @@ export function WorkspaceView({
   const access = useAccess(session.access);
   const readOnly = access.readOnly;
   const authApi = session.access.api;
+  // Versions live on the relay that serves the access API (null: no relay).
+  const history = useMemo(
+    () =>
+      authApi === null
+        ? null
+        : new HistoryClient(authApi.baseUrl, workspaceId, () => session.access.token),
+    [authApi, workspaceId, session.access],
+  );
   const sessionWarnings = useSessionWarnings(replica);
   const openSummary = useNoteSummary(store, noteId ?? '');
   const trashed = view === 'trash';
   const { notes, trashCount } = useNotes(store, { trashed, query });
+  useSearchWarmup(store);
+  // Workspace presence: who else is here and on which note (the index doc's awareness).
+  useAnnouncePresence(store.indexAwareness, identity, noteId);
+  const peers = useWorkspacePeers(store.indexAwareness);
+  const peersOnNotes = usePeersByNote(peers);
 
   const openNote = useCallback(
     (id: string | null) => navigate(workspacePath(workspaceId, id)),
@@ -80,6 +108,48 @@ export function WorkspaceView({
     }, fail('Could not create a note'));
   };
 
+  // Stable for the memoized list; always runs the latest createNote.
+  const createRef = useRef(createNote);
+  createRef.current = createNote;
+  const createFromList = useCallback(() => createRef.current(), []);
+  const [switcherOpen, setSwitcherOpen] = useState(false);
+  const closeSwitcher = useCallback(() => setSwitcherOpen(false), []);
+  const [helpOpen, setHelpOpen] = useState(false);
+  const closeHelp = useCallback(() => setHelpOpen(false), []);
+  const searchRef = useRef<HTMLInputElement>(null);
+  const newNoteKeys = actionLabel('newNote', isApple());
+  const stepNote = (step: 1 | -1) => {
+    if (notes.length === 0) return;
+    const at = noteId === null ? -1 : notes.findIndex((n) => n.id === noteId);
+    const next = at === -1 ? (step === 1 ? notes[0] : notes[notes.length - 1]) : notes[at + step];
+    if (next !== undefined) openNote(next.id);
+  };
+  useShortcuts(
+    {
+      newNote: createNote,
+      search: () => {
+        // On a phone the search box is on the list screen.
+        if (noteId !== null && window.matchMedia('(max-width: 720px)').matches) openNote(null);
+        // The list screen renders after the route change: try over a few frames.
+        const focusSearch = (tries: number) => {
+          const input = searchRef.current;
+          if (input !== null && input.offsetParent !== null) {
+            input.focus();
+            input.select();
+          } else if (tries > 0) {
+            requestAnimationFrame(() => focusSearch(tries - 1));
+          }
+        };
+        focusSearch(10);
+      },
+      quickSwitch: () => setSwitcherOpen(true),
+      previousNote: () => stepNote(-1),
+      nextNote: () => stepNote(1),
+      help: () => setHelpOpen((open) => !open),
+    },
+    access.problem === null,
+  );
+
   const purgeNote = (id: string) => {
     openNote(null);
     store.purge(id).catch(fail('Could not delete the note'));
@@ -99,7 +169,11 @@ export function WorkspaceView({
 
   return (
     <div className="app" data-pane={noteId ? 'note' : 'list'} data-readonly={String(readOnly)}>
-      <aside className="sidebar">
+      {/* The page's one top-level heading, for screen-reader navigation (on both phone screens). */}
+      <header className="visually-hidden">
+        <h1>Lattice notes</h1>
+      </header>
+      <nav className="sidebar" aria-label="Workspace and notes">
         <header className="sidebar-header">
           <div className="header-row">
             <WorkspaceSwitcher
@@ -177,6 +251,7 @@ export function WorkspaceView({
         ) : null}
         <div className="sidebar-tools">
           <input
+            ref={searchRef}
             type="search"
             className="search"
             data-testid="search"
@@ -190,12 +265,18 @@ export function WorkspaceView({
             className="button primary"
             data-testid="new-note"
             disabled={readOnly}
-            title={readOnly ? 'Read-only: notes cannot be created with this link' : undefined}
+            aria-keyshortcuts={newNoteKeys}
+            title={
+              readOnly
+                ? 'Read-only: notes cannot be created with this link'
+                : `New note (${newNoteKeys})`
+            }
             onClick={createNote}
           >
             New note
           </button>
         </div>
+        <ExportImport store={store} readOnly={readOnly} />
         <div className="view-tabs" role="tablist" aria-label="Show">
           <button
             type="button"
@@ -223,11 +304,21 @@ export function WorkspaceView({
           selectedId={noteId}
           arriving={sessionWarnings.some((w) => w.docName === workspaceId)}
           onOpen={openNote}
+          presence={peersOnNotes}
+          {...(readOnly ? {} : { onCreate: createFromList, createShortcut: newNoteKeys })}
         />
+        {trashed ? (
+          <RecentlyDeleted
+            client={history}
+            readOnly={readOnly}
+            onRestore={async (title, body) => openNote(await store.create({ title, body }))}
+          />
+        ) : null}
+        <WorkspacePresence store={store} peers={peers} onOpen={openNote} />
         <footer className="sidebar-footer">
           <IdentityEditor identity={identity} onChange={onIdentityChange} />
         </footer>
-      </aside>
+      </nav>
       <main className="main">
         {noteId ? (
           <NotePane
@@ -239,12 +330,26 @@ export function WorkspaceView({
             readOnly={readOnly}
             autoFocusTitle={noteId === createdId}
             sessionToken={() => replica.exportSession([workspaceId, `${workspaceId}/${noteId}`])}
+            history={history}
             onBack={() => openNote(null)}
             onPurge={purgeNote}
           />
         ) : (
           <div className="main-empty">
-            <p>Select a note, or start a new one.</p>
+            <EmptyState
+              testId="main-empty"
+              title={notes.length === 0 && !trashed ? 'Start your first note' : 'No note open'}
+              hint={
+                <>
+                  Pick a note from the list, or press{' '}
+                  <kbd>{actionLabel('quickSwitch', isApple())}</kbd> to find one by title. All
+                  shortcuts: <kbd>?</kbd>
+                </>
+              }
+              {...(readOnly
+                ? {}
+                : { action: { label: 'New note', onClick: createNote, shortcut: newNoteKeys } })}
+            />
           </div>
         )}
       </main>
@@ -258,6 +363,10 @@ export function WorkspaceView({
           onClose={closePanel}
         />
       ) : null}
+      {switcherOpen ? (
+        <QuickSwitcher notes={store.list()} onOpen={openNote} onClose={closeSwitcher} />
+      ) : null}
+      {helpOpen ? <ShortcutsHelp onClose={closeHelp} /> : null}
       {shareOpen && access.ownerToken !== null && authApi !== null ? (
         <ShareDialog
           api={authApi}

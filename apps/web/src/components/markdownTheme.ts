@@ -1,5 +1,6 @@
 import { HighlightStyle } from '@codemirror/language';
-import { EditorView } from '@codemirror/view';
+import { Compartment, type Extension } from '@codemirror/state';
+import { EditorView, ViewPlugin } from '@codemirror/view';
 import { tags } from '@lezer/highlight';
 
 /** Markdown highlighting in the app's own colours (CSS variables, so dark mode follows). */
@@ -18,8 +19,7 @@ export const markdownHighlight = HighlightStyle.define([
   { tag: [tags.processingInstruction, tags.meta, tags.contentSeparator], color: 'var(--faint)' },
 ]);
 
-/** Editor chrome: the page's fonts and colours, no gutters, comfortable line length. */
-export const editorTheme = EditorView.theme({
+const chrome = EditorView.theme({
   '&': { height: '100%', backgroundColor: 'transparent', color: 'var(--text)' },
   '&.cm-focused': { outline: 'none' },
   '.cm-scroller': { fontFamily: 'var(--font-text)', lineHeight: '1.65', overflow: 'auto' },
@@ -36,4 +36,47 @@ export const editorTheme = EditorView.theme({
     { backgroundColor: 'var(--selection)' },
   '.cm-placeholder': { color: 'var(--faint)' },
   '.cm-ySelectionInfo': { fontFamily: 'var(--font-ui)', fontWeight: '600' },
+  // Tooltips (link autocomplete) and panels in the page's colours, not CodeMirror's light/dark greys.
+  '.cm-tooltip': {
+    backgroundColor: 'var(--surface)',
+    color: 'var(--text)',
+    border: '1px solid var(--border)',
+    borderRadius: 'var(--radius)',
+    boxShadow: 'var(--dialog-shadow)',
+  },
+  '.cm-tooltip-autocomplete > ul > li': { padding: '0.2rem 0.6rem' },
+  '.cm-tooltip-autocomplete > ul > li[aria-selected]': {
+    backgroundColor: 'var(--selected)',
+    color: 'var(--text)',
+  },
+  '.cm-completionDetail, .cm-completionInfo': { color: 'var(--muted)' },
+  '.cm-panels': { backgroundColor: 'var(--sidebar)', color: 'var(--text)' },
 });
+
+const DARK_QUERY = '(prefers-color-scheme: dark)';
+
+/**
+ * Tells CodeMirror whether the page is dark (`EditorView.darkTheme`), so its
+ * own defaults (selection, tooltips of extensions that bring no theme) pick
+ * their dark variants; follows the system setting while the editor is open.
+ */
+function followColorScheme(): Extension {
+  if (typeof window === 'undefined' || typeof window.matchMedia !== 'function') return [];
+  const scheme = new Compartment();
+  const query = window.matchMedia(DARK_QUERY);
+  return [
+    scheme.of(EditorView.darkTheme.of(query.matches)),
+    ViewPlugin.define((view) => {
+      const onChange = () =>
+        view.dispatch({ effects: scheme.reconfigure(EditorView.darkTheme.of(query.matches)) });
+      query.addEventListener('change', onChange);
+      return { destroy: () => query.removeEventListener('change', onChange) };
+    }),
+  ];
+}
+
+/**
+ * Editor chrome: the page's fonts and colours (CSS variables, so dark mode
+ * follows), no gutters, comfortable line length.
+ */
+export const editorTheme: Extension = [chrome, followColorScheme()];

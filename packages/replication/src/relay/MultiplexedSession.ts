@@ -126,6 +126,8 @@ export class MultiplexedSession implements ConnectionHandler {
   readonly #tooManyDocs = new Set<string>();
   #pumping = false;
   readonly #subs = new Map<string, Subscription>();
+  /** A join since the last frame was handled may have left a transient subscription. */
+  #joinedTransient = false;
   /** Never reset, also across Leave: numbers are per connection and doc. */
   readonly #acks: InboundAcks;
   /** Per doc: `seq` of the last honoured Leave (absent: never left). */
@@ -367,10 +369,13 @@ export class MultiplexedSession implements ConnectionHandler {
 
   /** Joins the rooms of docs not yet subscribed; `undefined` when there is nothing to wait for. */
   #subscribeAll(messages: readonly Incoming[]): Promise<unknown> | undefined {
-    const joins: Promise<void>[] = [];
-    const seen = new Set<string>();
+    // Nearly every frame is about docs already subscribed: allocate nothing for those.
+    let joins: Promise<void>[] | undefined;
+    let seen: Set<string> | undefined;
     for (const { docName } of messages) {
-      if (seen.has(docName) || this.#subs.has(docName)) continue;
+      if (this.#subs.has(docName) || seen?.has(docName)) continue;
+      seen ??= new Set();
+      joins ??= [];
       seen.add(docName);
       if (docNameProblem(docName) !== undefined || !mayRead(this.access, docName)) continue;
       if (this.#subs.size + joins.length >= this.#ctx.maxDocsPerConnection) {
@@ -391,7 +396,10 @@ export class MultiplexedSession implements ConnectionHandler {
           (room) => {
             if (this.#state === 'closed') room.leave(member);
             // Transient until a message in this frame may subscribe it (see #handleDocs).
-            else this.#subs.set(docName, { room, member, greeted: false, transient: true });
+            else {
+              this.#subs.set(docName, { room, member, greeted: false, transient: true });
+              this.#joinedTransient = true;
+            }
           },
           () => {
             // Reported per message in #handleDocs: the doc stays unsubscribed.
@@ -399,7 +407,7 @@ export class MultiplexedSession implements ConnectionHandler {
         ),
       );
     }
-    return joins.length === 0 ? undefined : Promise.all(joins);
+    return joins === undefined || joins.length === 0 ? undefined : Promise.all(joins);
   }
 
   /**
@@ -518,8 +526,12 @@ export class MultiplexedSession implements ConnectionHandler {
       }
     }
     flush();
-    for (const [docName, sub] of this.#subs) {
-      if (sub.transient) this.#leaveRoom(docName, sub);
+    // Only a frame that joined rooms can have left some transient (a socket may hold thousands of subscriptions).
+    if (this.#joinedTransient) {
+      this.#joinedTransient = false;
+      for (const [docName, sub] of this.#subs) {
+        if (sub.transient) this.#leaveRoom(docName, sub);
+      }
     }
     return undefined;
   }

@@ -495,6 +495,7 @@ export class PeerSession implements PeerLink, ConnectionHandler {
       member = {
         // Live updates reach peers through the core's push, not as room members.
         send: () => {},
+        peer: true,
         ack: (seqs, stateVector) => this.#durable(docName, seqs, stateVector),
       };
       this.#members.set(docName, member);

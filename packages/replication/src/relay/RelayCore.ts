@@ -135,6 +135,8 @@ export class RelayCore {
   readonly #peerMembers = new WeakMap<object, PeerSession>();
   readonly #peers = new Map<string, PeerState>();
   readonly #peerCtx: PeerContext;
+  /** Rooms whose durable state changed since the index last took it (see `#refreshIndex`). */
+  readonly #staleRooms = new Set<Room>();
   /** Fingerprint records waiting to be written (latest value per doc). */
   readonly #fpDirty = new Map<string, Uint8Array>();
   #fpWriting = false;
@@ -318,6 +320,7 @@ export class RelayCore {
     }
     await Promise.all([...this.#live].map((room) => room.unload(false)));
     this.#rooms.clear();
+    this.#staleRooms.clear();
     await this.#indexReady;
     await this.#writeFingerprints();
   }
@@ -367,8 +370,12 @@ export class RelayCore {
       onUpdate: (r, update, origin, echo) => this.#pushToPeers(r.name, update, origin, echo),
       onDurable: (r, fingerprint, stateVector) =>
         this.#durableState(r.name, fingerprint, stateVector),
+      onDurableChanged: (r) => {
+        this.#staleRooms.add(r);
+      },
       onUnloaded: (done) => {
         this.#live.delete(done);
+        this.#staleRooms.delete(done);
         if (this.#rooms.get(docName) === done) this.#rooms.delete(docName);
       },
     });
@@ -465,7 +472,21 @@ export class RelayCore {
 
   /** The digest this relay would send now (`DIGEST_BUCKETS` × 8 bytes; tests, tools). */
   digest(): Uint8Array {
+    this.#refreshIndex();
     return this.#index.digest();
+  }
+
+  /**
+   * Brings the index up to date with the rooms' durable states before anyone
+   * reads it. Rooms report a commit's new state lazily: the fingerprint walks
+   * the doc, and nobody reads it between most commits (digests go out on
+   * connect and every 30 s). A room with a commit pending or in flight keeps
+   * its last durable entry until a later commit leaves nothing pending.
+   */
+  #refreshIndex(): void {
+    for (const room of this.#staleRooms) {
+      if (room.reportDurable() || !room.isUsable) this.#staleRooms.delete(room);
+    }
   }
 
   readonly #dialerOf = new WeakMap<PeerSession, PeerDialer>();
@@ -478,6 +499,7 @@ export class RelayCore {
     }
     let lagOps: number | null = null;
     if (state.compared) {
+      this.#refreshIndex();
       lagOps = 0;
       for (const [docName, doc] of this.#index.entries()) {
         lagOps += opsAhead(doc.sv, state.acked.get(docName));
@@ -509,6 +531,8 @@ export class RelayCore {
     heartbeatTimeoutMs: number,
     peerProof: PeerProof | undefined,
   ): PeerContext {
+    const index = this.#index;
+    const refresh = () => this.#refreshIndex();
     return {
       relayId: this.relayId,
       peerProof,
@@ -518,7 +542,11 @@ export class RelayCore {
       heartbeatTimeoutMs,
       antiEntropyIntervalMs: this.#antiEntropyIntervalMs,
       log: this.#log,
-      index: this.#index,
+      // Peer sessions read the index for digests: it must be current then.
+      get index() {
+        refresh();
+        return index;
+      },
       whenIndexed: () => this.#indexReady,
       join: (docName, member) => this.#join(docName, member),
       stateVector: (docName) => this.#stateVector(docName),
@@ -632,6 +660,7 @@ export class RelayCore {
     const state = this.#peerState(session);
     if (state === undefined) return;
     state.compared = true;
+    this.#refreshIndex();
     const skip = new Set(differing);
     for (const [docName, doc] of this.#index.entries()) {
       if (skip.has(bucketOf(docName))) continue;

@@ -23,6 +23,45 @@ describe('IndexedDbStorage', () => {
     await second.close();
   });
 
+  it('opens a version 1 database (before summaries): data kept, summaries start empty', async () => {
+    const factory = new IDBFactory();
+    // The schema of version 1, written as that version did.
+    await new Promise<void>((resolve, reject) => {
+      const req = factory.open('lattice:old', 1);
+      req.onupgradeneeded = () => {
+        req.result.createObjectStore('updates');
+        req.result.createObjectStore('meta');
+      };
+      req.onsuccess = () => {
+        const db = req.result;
+        const tx = db.transaction(['updates', 'meta'], 'readwrite');
+        const doc = new Y.Doc();
+        doc.getText('body').insert(0, 'from v1');
+        tx.objectStore('updates').add(Y.encodeStateAsUpdate(doc), ['w/n', 1]);
+        tx.objectStore('meta').put(new Uint8Array([1]), 'dirty:w/n');
+        tx.oncomplete = () => {
+          db.close();
+          resolve();
+        };
+        tx.onerror = () => reject(tx.error);
+      };
+      req.onerror = () => reject(req.error);
+    });
+    const storage = await IndexedDbStorage.open('lattice:old', factory, IDBKeyRange);
+    expect(await storage.loadSummaries()).toEqual(new Map());
+    expect(await storage.metaKeys('dirty:')).toEqual(['dirty:w/n']);
+    // A replica reads the doc and finds it still pending, as version 1 left it.
+    const replica = new Replica({ storage, relays: [] });
+    const handle = await replica.open('w/n');
+    expect(handle.doc.getText('body').toString()).toBe('from v1');
+    expect(replica.status.pendingLocal).toBe(true);
+    await replica.destroy();
+    // New appends keep summaries in the added store.
+    await storage.append('w/m', [new Uint8Array([0, 0])], new Uint8Array([9]));
+    expect(await storage.loadSummaries()).toEqual(new Map([['w/m', new Uint8Array([9])]]));
+    await storage.close();
+  });
+
   it('keeps one database per workspace', async () => {
     const factory = new IDBFactory();
     const a = await IndexedDbStorage.open('lattice:a', factory, IDBKeyRange);

@@ -13,6 +13,7 @@ interface Entry {
 export class MemoryStorage implements StorageAdapter {
   #docs = new Map<string, Entry[]>();
   #meta = new Map<string, Uint8Array>();
+  #summaries = new Map<string, Uint8Array>();
   #nextSeq = 1;
   #closed = false;
 
@@ -26,11 +27,18 @@ export class MemoryStorage implements StorageAdapter {
     };
   }
 
-  async append(docName: string, updates: readonly Uint8Array[]): Promise<void> {
+  async append(
+    docName: string,
+    updates: readonly Uint8Array[],
+    summary?: Uint8Array,
+  ): Promise<void> {
     this.#check();
     checkDocName(docName);
     checkUpdates(updates);
+    if (summary !== undefined) checkBytes(summary, 'summary');
     if (updates.length === 0) return;
+    if (summary === undefined) this.#summaries.delete(docName);
+    else this.#summaries.set(docName, summary.slice());
     let entries = this.#docs.get(docName);
     if (!entries) {
       entries = [];
@@ -60,6 +68,28 @@ export class MemoryStorage implements StorageAdapter {
     this.#check();
     checkDocName(docName);
     this.#docs.delete(docName);
+    this.#summaries.delete(docName);
+  }
+
+  async putSummary(docName: string, summary: Uint8Array, cursor: number): Promise<boolean> {
+    this.#check();
+    checkDocName(docName);
+    checkBytes(summary, 'summary');
+    checkCursor(cursor);
+    if ((this.#docs.get(docName)?.at(-1)?.seq ?? 0) !== cursor) return false;
+    this.#summaries.set(docName, summary.slice());
+    return true;
+  }
+
+  async loadSummaries(): Promise<Map<string, Uint8Array>> {
+    this.#check();
+    return new Map([...this.#summaries].map(([name, bytes]) => [name, bytes.slice()]));
+  }
+
+  async metaKeys(prefix: string): Promise<string[]> {
+    this.#check();
+    if (typeof prefix !== 'string') throw new TypeError('prefix must be a string');
+    return [...this.#meta.keys()].filter((key) => key.startsWith(prefix)).sort();
   }
 
   async getMeta(key: string): Promise<Uint8Array | undefined> {

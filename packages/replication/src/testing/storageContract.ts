@@ -123,6 +123,54 @@ export function storageContract(name: string, makeAdapter: () => Promise<Storage
       expect(await storage.list('')).toEqual([]);
     });
 
+    it('keeps a summary exact or drops it (when the adapter keeps summaries)', async () => {
+      if (!storage.putSummary || !storage.loadSummaries) return;
+      await storage.append('a', [bytes(1)], bytes(10));
+      await storage.append('b', [bytes(2)]);
+      expect(await storage.loadSummaries()).toEqual(new Map([['a', bytes(10)]]));
+      // An append without a summary drops it: nobody described the new state.
+      await storage.append('a', [bytes(3)]);
+      expect((await storage.loadSummaries()).has('a')).toBe(false);
+      const { cursor } = await storage.load('a');
+      expect(await storage.putSummary('a', bytes(11), cursor)).toBe(true);
+      // Compaction keeps the state, so it keeps the summary.
+      await storage.compact('a', bytes(13), cursor);
+      expect((await storage.loadSummaries()).get('a')).toEqual(bytes(11));
+      // A summary computed before a later append is refused.
+      await storage.append('a', [bytes(4)]);
+      expect(await storage.putSummary('a', bytes(12), cursor)).toBe(false);
+      expect((await storage.loadSummaries()).has('a')).toBe(false);
+      expect(await storage.putSummary('empty', bytes(0), 0)).toBe(true);
+      await storage.append('c', [bytes(5)], bytes(50));
+      await storage.delete('c');
+      expect([...(await storage.loadSummaries()).keys()].sort()).toEqual(['empty']);
+    });
+
+    it('lists meta keys by prefix (when the adapter can)', async () => {
+      if (!storage.metaKeys) return;
+      for (const key of ['dirty:w/a', 'dirty:w/b', 'dirtx', 'session:w/a']) {
+        await storage.setMeta(key, bytes(1));
+      }
+      expect(await storage.metaKeys('dirty:')).toEqual(['dirty:w/a', 'dirty:w/b']);
+      await storage.setMeta('dirty:w/a', undefined);
+      expect(await storage.metaKeys('dirty:')).toEqual(['dirty:w/b']);
+      expect(await storage.metaKeys('')).toHaveLength(3);
+    });
+
+    it('stores concurrent appends to many docs, each in order', async () => {
+      const docs = Array.from({ length: 30 }, (_, i) => `doc${i}`);
+      await Promise.all(
+        docs.flatMap((doc, i) => [
+          storage.append(doc, [bytes(i)]),
+          storage.append(doc, [bytes(100 + i)]),
+        ]),
+      );
+      for (const [i, doc] of docs.entries()) {
+        expect((await storage.load(doc)).updates).toEqual([bytes(i), bytes(100 + i)]);
+      }
+      expect(await storage.list('doc')).toHaveLength(30);
+    });
+
     it('rejects calls after close', async () => {
       await storage.append('d', [bytes(1)]);
       await storage.close();

@@ -1,0 +1,75 @@
+/**
+ * Interleaved A/B of two web builds on the cold-load benchmark (engineer
+ * tool, not part of `pnpm bench`): each build is served by its own relay
+ * over its own copy of the cached `--quick` data, and every round runs one
+ * fresh load + returning reloads per build, alternating which goes first.
+ *
+ *   node --import tsx bench/src/coldLoad/ab.ts <distA> <distB> [rounds] [notes] [reloads]
+ */
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpawnedRelay } from '@lattice/relay/testing';
+import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
+import { figure, formatFigure } from '../lib/stats.ts';
+import { coldLoadData } from './generate.ts';
+import { emptySamples, latticeRun, type SizeSamples } from './index.ts';
+
+const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
+
+const [distA, distB, roundsArg, notesArg, reloadsArg] = process.argv.slice(2);
+if (distA === undefined || distB === undefined) {
+  console.error('usage: ab.ts <distA> <distB> [rounds] [notes]');
+  process.exit(2);
+}
+const rounds = Number(roundsArg ?? 3);
+const notes = Number(notesArg ?? 500);
+const reloads = Number(reloadsArg ?? 3);
+const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
+const ws = data.workspaces.find((w) => w.notes === notes);
+if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
+const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-ab-'));
+const builds = [
+  { name: 'A', dist: distA },
+  { name: 'B', dist: distB },
+];
+const relays: SpawnedRelay[] = [];
+const browser = await chromium.launch(chromiumLaunchOptions());
+const samples = new Map<string, SizeSamples>(builds.map((b) => [b.name, emptySamples()]));
+try {
+  for (const build of builds) {
+    const dataDir = join(scratch, build.name);
+    await cp(data.dataDir, dataDir, { recursive: true });
+    relays.push(
+      await SpawnedRelay.start({ dataDir, args: [...RELAY_ARGS, '--web-dir', build.dist] }),
+    );
+  }
+  for (let r = 0; r < rounds; r++) {
+    const order = r % 2 === 0 ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const build = builds[i] as (typeof builds)[number];
+      console.log(`round ${r + 1}/${rounds}: ${build.name}`);
+      await latticeRun(
+        browser,
+        relays[i] as SpawnedRelay,
+        ws,
+        reloads,
+        samples.get(build.name) as SizeSamples,
+      );
+    }
+  }
+} finally {
+  await browser.close();
+  for (const relay of relays) {
+    relay.kill('SIGTERM');
+    await relay.exited;
+  }
+  await rm(scratch, { recursive: true, force: true });
+}
+for (const [name, s] of samples) {
+  console.log(`\n${name} (${notes} notes, ${rounds} rounds)`);
+  for (const [key, values] of Object.entries(s) as Array<[string, number[]]>) {
+    if (values.length > 0) console.log(`  ${key.padEnd(18)} ${formatFigure(figure(values, 'ms'))}`);
+  }
+}

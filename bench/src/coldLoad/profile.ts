@@ -1,0 +1,139 @@
+/**
+ * CPU profile of a returning cold load (engineer tool, not part of `pnpm
+ * bench`): a relay serving `<dist>` (ideally an unminified build) over a copy
+ * of the cached `--quick` data; a fresh load until every note is on the
+ * device and indexed, then a reload at a note's URL under the CDP profiler
+ * until the note is shown and the page settled, then a click on another note.
+ *
+ *   node --import tsx bench/src/coldLoad/profile.ts <dist> <out.cpuprofile> [notes]
+ *
+ * Read it with `node --import tsx bench/src/fanout/profileTop.ts <out>`.
+ */
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { SpawnedRelay } from '@lattice/relay/testing';
+import { chromium } from 'playwright-core';
+import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
+import { coldLoadData } from './generate.ts';
+import { emptySamples, latticeRun } from './index.ts';
+
+const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
+const [dist, out, notesArg, mode = 'returning'] = process.argv.slice(2);
+if (dist === undefined || out === undefined) {
+  console.error('usage: profile.ts <dist> <out.cpuprofile> [notes]');
+  process.exit(2);
+}
+const notes = Number(notesArg ?? 500);
+const data = await coldLoadData([100, 500], RELAY_ARGS);
+const ws = data.workspaces.find((w) => w.notes === notes);
+if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
+const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-prof-'));
+await cp(data.dataDir, join(scratch, 'data'), { recursive: true });
+const relay = await SpawnedRelay.start({
+  dataDir: join(scratch, 'data'),
+  args: [...RELAY_ARGS, '--web-dir', dist],
+});
+const browser = await chromium.launch(chromiumLaunchOptions());
+/** Ends a fresh-load profile early (the returning part is skipped). */
+class Done extends Error {}
+try {
+  // Warm-up: a fresh load in a context of its own, as in the benchmark.
+  if (mode !== 'fresh') await latticeRun(browser, relay, ws, 0, emptySamples());
+  // latticeRun closes its context; profile a returning load in a context of our own.
+  const ctx = await browser.newContext();
+  await ctx.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+  const page = await ctx.newPage();
+  page.on('console', (m) => console.log(`[console] ${m.text()}`));
+  const cdp = await ctx.newCDPSession(page);
+  await cdp.send('Profiler.enable');
+  await cdp.send('Performance.enable');
+  await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+  if (mode === 'fresh') await cdp.send('Profiler.start');
+  const t0 = Date.now();
+  // Frame timeline of the fresh load: when the relay's answers arrive and ours leave.
+  const frames: string[] = [];
+  page.on('websocket', (socket) => {
+    const log = (dir: string) => (event: { payload: string | Buffer }) => {
+      const size = typeof event.payload === 'string' ? event.payload.length : event.payload.length;
+      if (size > 64) frames.push(`${Date.now() - t0} ${dir} ${size}`);
+    };
+    socket.on('framereceived', log('down'));
+    socket.on('framesent', log('up'));
+  });
+  await page.goto(`${relay.url}/w/${ws.workspaceId}`);
+  await page.waitForFunction(
+    (n) => {
+      const l = (
+        window as unknown as {
+          __lattice?: {
+            replica: { progress: { synced: number; total: number }; status: { state: string } };
+          };
+        }
+      ).__lattice;
+      return (
+        l !== undefined && l.replica.status.state === 'synced' && l.replica.progress.synced >= n
+      );
+    },
+    ws.notes + 1,
+    { timeout: 300_000, polling: 100 },
+  );
+  console.log(`fresh: all on device after ${Date.now() - t0} ms`);
+  // Main-thread busy time of the page so far: robust to a loaded machine, unlike wall time.
+  const busy = (await cdp.send('Performance.getMetrics')).metrics
+    .filter((m) => m.name === 'TaskDuration' || m.name === 'ScriptDuration')
+    .map((m) => `${m.name} ${(m.value * 1000).toFixed(0)} ms`);
+  console.log(`fresh: page ${busy.join(', ')}`);
+  if (mode === 'fresh') {
+    console.log(frames.join('\n'));
+    const metrics = await (await fetch(`${relay.url}/metrics`)).text();
+    console.log(
+      metrics
+        .split('\n')
+        .filter((l) => /reject|close|disconnect/.test(l) && !l.startsWith('#'))
+        .join('\n'),
+    );
+  }
+  if (mode === 'fresh') {
+    const { profile } = await cdp.send('Profiler.stop');
+    await writeFile(out, JSON.stringify(profile));
+    throw new Done();
+  }
+  await page.evaluate(() =>
+    (
+      window as unknown as { __lattice: { store: { whenIndexed(): Promise<void> } } }
+    ).__lattice.store.whenIndexed(),
+  );
+  await new Promise((r) => setTimeout(r, 1500));
+  const taskTime = async () =>
+    (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')
+      ?.value ?? 0;
+  const taskBefore = await taskTime();
+  await cdp.send('Profiler.start');
+  await page.goto(`${relay.url}/w/${ws.workspaceId}/${ws.noteIds[3]}`);
+  await page.waitForFunction(
+    () => performance.getEntriesByName('lattice:note-shown', 'mark').length > 0,
+    null,
+    {
+      timeout: 60_000,
+    },
+  );
+  console.log(
+    `returning: page task time since navigation ${((await taskTime()) * 1000).toFixed(0)} ms (before it: ${(taskBefore * 1000).toFixed(0)})`,
+  );
+  await new Promise((r) => setTimeout(r, 3000));
+  const marks = await page.evaluate(() =>
+    performance.getEntriesByType('mark').map((m) => `${m.name} ${m.startTime.toFixed(0)}`),
+  );
+  const { profile } = await cdp.send('Profiler.stop');
+  await writeFile(out, JSON.stringify(profile));
+  console.log(marks.join('\n'));
+  await ctx.close();
+} catch (err) {
+  if (!(err instanceof Done)) throw err;
+} finally {
+  await browser.close();
+  relay.kill('SIGTERM');
+  await relay.exited;
+  await rm(scratch, { recursive: true, force: true });
+}
