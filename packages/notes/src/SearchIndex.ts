@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { readBlobHeader, writeBlobHeader } from './blobHeader.ts';
 import { countTokens, tokenize } from './text.ts';
 
 /** How much more a title hit counts than a body hit. */
@@ -205,8 +206,7 @@ export class SearchIndex {
   /** Serializes the index (titles, bodies, versions) plus ids still waiting for re-indexing. */
   encode(workspaceId: string, pending: Iterable<string>): Uint8Array {
     const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, FORMAT_VERSION);
-    encoding.writeVarString(encoder, workspaceId);
+    writeBlobHeader(encoder, FORMAT_VERSION, workspaceId);
     encoding.writeVarUint(encoder, this.#notes.size);
     for (const [id, note] of this.#notes) {
       encoding.writeVarString(encoder, id);
@@ -233,12 +233,7 @@ export class SearchIndex {
   static decode(bytes: Uint8Array, workspaceId: string): DecodedSearchIndex {
     const decoder = decoding.createDecoder(bytes);
     try {
-      const version = decoding.readVarUint(decoder);
-      if (version !== FORMAT_VERSION) {
-        throw new Error(`format version ${version}, expected ${FORMAT_VERSION}`);
-      }
-      const owner = decoding.readVarString(decoder);
-      if (owner !== workspaceId) throw new Error(`belongs to workspace ${JSON.stringify(owner)}`);
+      readBlobHeader(decoder, FORMAT_VERSION, workspaceId);
       const index = new SearchIndex();
       const count = decoding.readVarUint(decoder);
       for (let i = 0; i < count; i++) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type Access, CloseCode, type RelayCore, type RelayLog } from '@lattice/replication';
+import { answerApiError, HttpError, sendJson } from '../httpJson.ts';
 import { type AuthRegistry, type GrantRecord, RegistryWriteError } from './AuthRegistry.ts';
 import { type TokenService, WORKSPACE_ID } from './TokenService.ts';
 
@@ -18,16 +19,6 @@ export interface AuthApiDeps {
   log: RelayLog;
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  readonly code: string | undefined;
-  constructor(status: number, message: string, code?: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
-
 const CORS = {
   'Access-Control-Allow-Origin': '*',
   'Access-Control-Allow-Methods': 'GET, POST, DELETE, OPTIONS',
@@ -35,19 +26,10 @@ const CORS = {
   'Access-Control-Max-Age': '600',
 };
 
+const HEADERS = { ...CORS, 'Cache-Control': 'no-store' };
+
 function send(res: ServerResponse, status: number, body?: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, {
-    ...CORS,
-    'Cache-Control': 'no-store',
-    ...(body === undefined
-      ? {}
-      : {
-          'Content-Type': 'application/json; charset=utf-8',
-          'Content-Length': Buffer.byteLength(text),
-        }),
-  });
-  res.end(body === undefined ? undefined : text);
+  sendJson(res, HEADERS, status, body);
 }
 
 /** Is `pathname` one of the access API's routes (`/api/auth`, `/api/workspaces…`)? */
@@ -112,24 +94,12 @@ export async function handleAuthApi(
   try {
     await route(req, res, pathname, deps);
   } catch (err) {
-    if (err instanceof HttpError) {
-      send(res, err.status, {
-        error: err.message,
-        ...(err.code === undefined ? {} : { code: err.code }),
-      });
-      return;
-    }
     if (err instanceof RegistryWriteError) {
       deps.log('auth.registry_write_failed', { error: err.message });
       send(res, 503, { error: err.message });
       return;
     }
-    deps.log('http.error', {
-      path: pathname,
-      error: err instanceof Error ? err.message : String(err),
-    });
-    if (!res.headersSent) send(res, 500, { error: 'internal error' });
-    else res.destroy();
+    answerApiError(res, HEADERS, err, pathname, deps.log);
   }
 }
 

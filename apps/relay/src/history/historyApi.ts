@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { RelayLog } from '@lattice/replication';
 import { type TokenService, WORKSPACE_ID } from '../auth/TokenService.ts';
+import { answerApiError, HttpError, sendJson } from '../httpJson.ts';
 import { bodyOfState } from './docState.ts';
 import type { HistoryStore, VersionMeta } from './HistoryStore.ts';
 
@@ -27,26 +28,8 @@ export function isHistoryApiPath(pathname: string): boolean {
   return pathname.startsWith(PREFIX);
 }
 
-class HttpError extends Error {
-  readonly status: number;
-  constructor(status: number, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
 function send(res: ServerResponse, status: number, body?: unknown): void {
-  const text = body === undefined ? '' : JSON.stringify(body);
-  res.writeHead(status, {
-    ...HEADERS,
-    ...(body === undefined
-      ? {}
-      : {
-          'Content-Type': 'application/json; charset=utf-8',
-          'Content-Length': Buffer.byteLength(text),
-        }),
-  });
-  res.end(body === undefined ? undefined : text);
+  sendJson(res, HEADERS, status, body);
 }
 
 /** A version as the API lists it (state vector and digest are the relay's business). */
@@ -84,13 +67,7 @@ export async function handleHistoryApi(
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET');
     await route(req, res, pathname, deps);
   } catch (err) {
-    if (err instanceof HttpError) {
-      send(res, err.status, { error: err.message });
-      return;
-    }
-    deps.log('http.error', { path: pathname, error: err instanceof Error ? err.message : err });
-    if (!res.headersSent) send(res, 500, { error: 'internal error' });
-    else res.destroy();
+    answerApiError(res, HEADERS, err, pathname, deps.log);
   }
 }
 

@@ -1,5 +1,6 @@
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { readBlobHeader, writeBlobHeader } from '../blobHeader.ts';
 import { isLinkTargetId, linkContext, parseNoteLinks } from './noteLinks.ts';
 
 /** Bumped whenever the persisted layout changes; older blobs are discarded and rebuilt. */
@@ -144,8 +145,7 @@ export class LinkIndex {
   /** Serializes the index. */
   encode(workspaceId: string): Uint8Array {
     const encoder = encoding.createEncoder();
-    encoding.writeVarUint(encoder, FORMAT_VERSION);
-    encoding.writeVarString(encoder, workspaceId);
+    writeBlobHeader(encoder, FORMAT_VERSION, workspaceId);
     encoding.writeVarUint(encoder, this.#sources.size);
     for (const [sourceId, entry] of this.#sources) {
       encoding.writeVarString(encoder, sourceId);
@@ -168,12 +168,7 @@ export class LinkIndex {
   static decode(bytes: Uint8Array, workspaceId: string): LinkIndex {
     const decoder = decoding.createDecoder(bytes);
     try {
-      const version = decoding.readVarUint(decoder);
-      if (version !== FORMAT_VERSION) {
-        throw new Error(`format version ${version}, expected ${FORMAT_VERSION}`);
-      }
-      const owner = decoding.readVarString(decoder);
-      if (owner !== workspaceId) throw new Error(`belongs to workspace ${JSON.stringify(owner)}`);
+      readBlobHeader(decoder, FORMAT_VERSION, workspaceId);
       const index = new LinkIndex();
       const sources = decoding.readVarUint(decoder);
       for (let i = 0; i < sources; i++) {
