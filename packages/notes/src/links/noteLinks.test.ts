@@ -44,6 +44,16 @@ describe('note links', () => {
     );
   });
 
+  it('round-trips titles with backticks (regression: fast-check seed 244734672 found "` `")', () => {
+    for (const title of ['` `', '`', 'a `code` b', '``x``', '\\`']) {
+      const [link] = parseNoteLinks(`x ${formatNoteLink(B, title)} y`);
+      expect(link?.label).toBe(title.trim());
+      expect(link?.targetId).toBe(B);
+    }
+    // A real code span around a link still hides it.
+    expect(parseNoteLinks(`\`${formatNoteLink(B, 'a `b` c')}\``)).toEqual([]);
+  });
+
   it('finds several links on several lines, with offsets into the whole text', () => {
     const text = `# Title\n- [One](lattice:${A}) and [Two](lattice:${B})\n\n[One again](lattice:${A})`;
     const links = parseNoteLinks(text);

@@ -39,7 +39,8 @@ const LINK = new RegExp(
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
 const BACKTICKS = /`+/g;
 const ESCAPED = /\\([^\n])/g;
-const NEEDS_ESCAPE = /[\\[\]]/g;
+// Backticks too: an unescaped pair in a label would read as a code span, hiding the link.
+const NEEDS_ESCAPE = /[\\[\]`]/g;
 const LINE_BREAKS = /[\r\n]+/g;
 
 /** True for a string that can be the id of a link target. */
@@ -117,7 +118,9 @@ function codeSpans(line: string): Array<[number, number]> {
   const runs: Array<[number, number]> = [];
   BACKTICKS.lastIndex = 0;
   for (let match = BACKTICKS.exec(line); match !== null; match = BACKTICKS.exec(line)) {
-    runs.push([match.index, match[0].length]);
+    // A backslash-escaped backtick is a literal one (as a link label writes it).
+    const escaped = escapedAt(line, match.index) ? 1 : 0;
+    if (match[0].length > escaped) runs.push([match.index + escaped, match[0].length - escaped]);
   }
   const spans: Array<[number, number]> = [];
   for (let i = 0; i < runs.length; i++) {
