@@ -13,7 +13,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { NodeWebSocket, SpawnedRelay } from '@lattice/relay/testing';
+import { NodeWebSocket, SpawnedRelay, tapTransport } from '@lattice/relay/testing';
 import {
   type DocHandle,
   MemoryStorage,
@@ -446,33 +446,13 @@ class CountingFactory {
         );
       }
     }
-    const inner = new WebSocketTransport(
-      url,
-      CountingWebSocket as unknown as typeof globalThis.WebSocket,
+    const transport = tapTransport(
+      new WebSocketTransport(url, CountingWebSocket as unknown as typeof globalThis.WebSocket),
+      (direction) => {
+        if (direction === 'up') counter.framesUp++;
+        else counter.framesDown++;
+      },
     );
-    const transport: Transport = {
-      get state() {
-        return inner.state;
-      },
-      get bufferedAmount() {
-        return inner.bufferedAmount;
-      },
-      onOpen: null,
-      onMessage: null,
-      onClose: null,
-      connect: () => inner.connect(),
-      close: (code, reason) => inner.close(code, reason),
-      send: (frame) => {
-        counter.framesUp++;
-        inner.send(frame);
-      },
-    };
-    inner.onOpen = () => transport.onOpen?.();
-    inner.onClose = (event) => transport.onClose?.(event);
-    inner.onMessage = (frame) => {
-      counter.framesDown++;
-      transport.onMessage?.(frame);
-    };
     this.transports.push(transport);
     return transport;
   };

@@ -18,5 +18,6 @@ export {
   FrameTally,
   NodeWebSocket,
   type TalliedFrame,
+  tapTransport,
   wsTransportFactory,
 } from './wsTransports.ts';

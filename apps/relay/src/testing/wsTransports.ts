@@ -11,6 +11,40 @@ import { WebSocket } from 'ws';
 /** `ws`'s WebSocket, typed as the browser's for `WebSocketTransport`. */
 export const NodeWebSocket = WebSocket as unknown as typeof globalThis.WebSocket;
 
+/**
+ * `inner` with every frame it sends (`up`) and receives (`down`) shown to
+ * `onFrame` first: for harnesses that count or record frames.
+ */
+export function tapTransport(
+  inner: Transport,
+  onFrame: (direction: 'up' | 'down', frame: Uint8Array) => void,
+): Transport {
+  const transport: Transport = {
+    get state() {
+      return inner.state;
+    },
+    get bufferedAmount() {
+      return inner.bufferedAmount;
+    },
+    onOpen: null,
+    onMessage: null,
+    onClose: null,
+    connect: () => inner.connect(),
+    close: (code, reason) => inner.close(code, reason),
+    send: (frame) => {
+      onFrame('up', frame);
+      inner.send(frame);
+    },
+  };
+  inner.onOpen = () => transport.onOpen?.();
+  inner.onClose = (event) => transport.onClose?.(event);
+  inner.onMessage = (frame) => {
+    onFrame('down', frame);
+    transport.onMessage?.(frame);
+  };
+  return transport;
+}
+
 /** One frame seen by a `FrameTally`. */
 export interface TalliedFrame {
   direction: 'up' | 'down';
@@ -32,31 +66,9 @@ export class FrameTally {
 
   /** Pass as `ReplicaOptions.transportFactory`. */
   readonly factory: TransportFactory = (url) => {
-    const inner = new WebSocketTransport(url, NodeWebSocket);
-    const tally = this;
-    const transport: Transport = {
-      get state() {
-        return inner.state;
-      },
-      get bufferedAmount() {
-        return inner.bufferedAmount;
-      },
-      onOpen: null,
-      onMessage: null,
-      onClose: null,
-      connect: () => inner.connect(),
-      close: (code, reason) => inner.close(code, reason),
-      send: (frame) => {
-        tally.#record('up', frame);
-        inner.send(frame);
-      },
-    };
-    inner.onOpen = () => transport.onOpen?.();
-    inner.onClose = (event) => transport.onClose?.(event);
-    inner.onMessage = (frame) => {
-      tally.#record('down', frame);
-      transport.onMessage?.(frame);
-    };
+    const transport = tapTransport(new WebSocketTransport(url, NodeWebSocket), (direction, frame) =>
+      this.#record(direction, frame),
+    );
     this.transports.push(transport);
     return transport;
   };
