@@ -1,6 +1,7 @@
 import type { NoteStore } from '@lattice/notes';
 import type { ImportReport } from '@lattice/notes/markdown';
 import { useRef, useState } from 'react';
+import { CloseButton } from './CloseButton.tsx';
 
 // YAML and zip code load on first use, not with the app.
 const lib = () => import('../lib/exportImport.ts');
@@ -136,16 +137,7 @@ export function ExportImport({ store, readOnly }: Props) {
           data-errors={result.kind === 'import' ? result.report.errors : undefined}
         >
           {result.kind === 'import' ? <ImportSummary report={result.report} /> : result.text}
-          <button
-            type="button"
-            className="icon-button"
-            aria-label="Dismiss"
-            onClick={() => setResult(null)}
-          >
-            <svg viewBox="0 0 20 20" aria-hidden="true">
-              <path d="M5 5l10 10M15 5 5 15" />
-            </svg>
-          </button>
+          <CloseButton label="Dismiss" onClick={() => setResult(null)} />
         </div>
       ) : null}
     </div>

@@ -12,6 +12,7 @@ import {
   stateVectorRows,
 } from '../lib/replicationView.ts';
 import type { ClusterWatcher } from '../workspace/ClusterWatcher.ts';
+import { CloseButton } from './CloseButton.tsx';
 
 interface Props {
   replica: Replica;
@@ -63,18 +64,12 @@ export function ReplicationPanel({ replica, status, workspaceId, cluster, note, 
     >
       <header className="rp-header">
         <h2>Replication</h2>
-        <button
-          ref={closeRef}
-          type="button"
-          className="icon-button"
-          data-testid="close-replication"
-          aria-label="Close replication details"
+        <CloseButton
+          label="Close replication details"
           onClick={onClose}
-        >
-          <svg viewBox="0 0 20 20" aria-hidden="true">
-            <path d="M5 5l10 10M15 5 5 15" />
-          </svg>
-        </button>
+          testId="close-replication"
+          ref={closeRef}
+        />
       </header>
 
       <dl className="rp-summary">

@@ -5,6 +5,7 @@ import { copyText } from '../lib/clipboard.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
 import type { AuthApi, ShareInfo, ShareRole } from '../workspace/AuthApi.ts';
 import { shareLink } from '../workspace/tokens.ts';
+import { CloseButton } from './CloseButton.tsx';
 
 interface Props {
   api: AuthApi;
@@ -104,18 +105,12 @@ export function ShareDialog({ api, workspaceId, ownerToken, onClose }: Props) {
       >
         <div className="rp-header">
           <h2>Share this workspace</h2>
-          <button
-            ref={closeRef}
-            type="button"
-            className="icon-button"
-            data-testid="share-close"
-            aria-label="Close sharing"
+          <CloseButton
+            label="Close sharing"
             onClick={onClose}
-          >
-            <svg viewBox="0 0 20 20" aria-hidden="true">
-              <path d="M5 5l10 10M15 5 5 15" />
-            </svg>
-          </button>
+            testId="share-close"
+            ref={closeRef}
+          />
         </div>
         <div className="share-form">
           <label>

@@ -1,6 +1,7 @@
 import { useRef } from 'react';
 import { useDialog } from '../hooks/useDialog.ts';
 import { chordLabel, isApple, SHORTCUTS } from '../lib/shortcuts.ts';
+import { CloseButton } from './CloseButton.tsx';
 
 /** The shortcuts dialog (`?` or Mod-/): every shortcut the app answers to, from the one table. */
 export function ShortcutsHelp({ onClose }: { onClose(): void }) {
@@ -20,18 +21,12 @@ export function ShortcutsHelp({ onClose }: { onClose(): void }) {
       >
         <div className="rp-header">
           <h2 id="shortcuts-help-title">Keyboard shortcuts</h2>
-          <button
-            ref={closeRef}
-            type="button"
-            className="icon-button"
-            data-testid="shortcuts-help-close"
-            aria-label="Close shortcuts"
+          <CloseButton
+            label="Close shortcuts"
             onClick={onClose}
-          >
-            <svg viewBox="0 0 20 20" aria-hidden="true">
-              <path d="M5 5l10 10M15 5 5 15" />
-            </svg>
-          </button>
+            testId="shortcuts-help-close"
+            ref={closeRef}
+          />
         </div>
         <dl className="shortcut-list">
           {SHORTCUTS.map((shortcut) => (

@@ -19,6 +19,7 @@ import { workspacePath } from '../workspace/routes.ts';
 import type { WorkspaceSession } from '../workspace/WorkspaceSession.ts';
 import type { WorkspaceEntry } from '../workspace/workspaces.ts';
 import { AccessScreen } from './AccessScreen.tsx';
+import { CloseButton } from './CloseButton.tsx';
 import { EmptyState } from './EmptyState.tsx';
 import { ExportImport } from './ExportImport.tsx';
 import { IdentityEditor } from './IdentityEditor.tsx';
@@ -237,16 +238,7 @@ export function WorkspaceView({
         {notice ? (
           <div className="notice" role="alert">
             <span>{notice}</span>
-            <button
-              type="button"
-              className="icon-button"
-              aria-label="Dismiss"
-              onClick={() => setNotice(null)}
-            >
-              <svg viewBox="0 0 20 20" aria-hidden="true">
-                <path d="M5 5l10 10M15 5 5 15" />
-              </svg>
-            </button>
+            <CloseButton label="Dismiss" onClick={() => setNotice(null)} />
           </div>
         ) : null}
         <div className="sidebar-tools">
