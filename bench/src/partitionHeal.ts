@@ -33,7 +33,7 @@ import {
   SpawnedRelay,
   wsTransportFactory,
 } from '@lattice/relay/testing';
-import { type DocHandle, MemoryStorage, Replica } from '@lattice/replication';
+import { type DocHandle, MemoryStorage, Replica, type Transport } from '@lattice/replication';
 import * as Y from 'yjs';
 import { FaultProxy } from '../../e2e/harness/FaultProxy.ts';
 import { buildRelay } from './fanout/servers.ts';
@@ -79,10 +79,16 @@ async function type(docs: readonly Y.Doc[], count: number, random: () => number)
   }
 }
 
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
+}
+
 function sameState(a: Y.Doc, b: Y.Doc): boolean {
-  const sa = Y.encodeSnapshot(Y.snapshot(a));
-  const sb = Y.encodeSnapshot(Y.snapshot(b));
-  return sa.length === sb.length && sa.every((byte, i) => byte === sb[i]);
+  // State vectors first: a few bytes, while a snapshot walks every item of
+  // both docs, and this runs after every update on the replicas' thread
+  // (it was ~10 % of that thread's CPU in the heal window).
+  if (!sameBytes(Y.encodeStateVector(a), Y.encodeStateVector(b))) return false;
+  return sameBytes(Y.encodeSnapshot(Y.snapshot(a)), Y.encodeSnapshot(Y.snapshot(b)));
 }
 
 function allSame(as: readonly Y.Doc[], bs: readonly Y.Doc[]): boolean {
@@ -173,6 +179,16 @@ export interface Rig {
   proxyB: FaultProxy;
 }
 
+/** Instrumentation for `bench/src/healTrace.ts` (frame timelines); the benchmark passes none. */
+export interface HealHooks {
+  /** Wraps each connection's transport of replica A or B. */
+  wrap?: (side: 'a' | 'b', transport: Transport) => Transport;
+  /** Called at the heal instant, with its `performance.now()`. */
+  onHeal?: (at: number) => void;
+  /** Another build of the replica (A/B against another checkout's `@lattice/replication`). */
+  replication?: { Replica: typeof Replica; MemoryStorage: typeof MemoryStorage };
+}
+
 let runCounter = 0;
 
 /** One partition + heal on fresh doc names (the relay is shared by all runs). */
@@ -181,19 +197,24 @@ export async function healOnce(
   docs: number,
   edits: number,
   seed: number,
+  hooks: HealHooks = {},
 ): Promise<HealSample> {
   const random = rng(seed);
   const names = Array.from({ length: docs }, (_, i) => `heal${runCounter}/n${i}`);
   runCounter += 1;
-  const make = (proxy: FaultProxy) =>
-    new Replica({
-      storage: new MemoryStorage(),
+  const lib = hooks.replication ?? { Replica, MemoryStorage };
+  const make = (proxy: FaultProxy, side: 'a' | 'b') =>
+    new lib.Replica({
+      storage: new lib.MemoryStorage(),
       relays: [proxy.syncUrl],
-      transportFactory: wsTransportFactory,
+      transportFactory: (url) => {
+        const transport = wsTransportFactory(url);
+        return hooks.wrap ? hooks.wrap(side, transport) : transport;
+      },
       onError: () => undefined, // resets and timeouts are the point here
     });
-  const a = make(rig.proxyA);
-  const b = make(rig.proxyB);
+  const a = make(rig.proxyA, 'a');
+  const b = make(rig.proxyB, 'b');
   try {
     const handlesA: DocHandle[] = [];
     const handlesB: DocHandle[] = [];
@@ -242,6 +263,7 @@ export async function healOnce(
       });
     const healedAt = performance.now();
     const healedAtUs = Number(process.hrtime.bigint() / 1000n);
+    hooks.onHeal?.(healedAt);
     rig.proxyB.pass();
     b.reconnect();
     const convergedAt = await converged;

@@ -39,6 +39,34 @@ describe('LevelStorage', () => {
     await second.close();
   });
 
+  // Concurrent callers share one synced batch (group commit); each caller's
+  // ops land whole, and the batch reports every op it carried.
+  it('group-commits concurrent writes into one batch that survives reopen', async () => {
+    const dir = await tempDir();
+    const writes: number[] = [];
+    const first = await LevelStorage.open(dir, { onWrite: (_s, ops) => writes.push(ops) });
+    await first.append('w1/a', [Uint8Array.of(1)]);
+    expect(writes).toEqual([1]);
+    // While that write's successor is queued, three more callers pile up behind it.
+    await Promise.all([
+      first.append('w1/a', [Uint8Array.of(2), Uint8Array.of(3)]),
+      first.append('w1/b', [Uint8Array.of(4)]),
+      first.setMeta('k', Uint8Array.of(5)),
+      first.compact('w1/a', Uint8Array.of(9), 1),
+    ]);
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(1 + 2 + 1 + 1 + 2);
+    expect(writes.length).toBeLessThan(5);
+    await first.close();
+    const second = await LevelStorage.open(dir);
+    expect(await second.load('w1/a')).toEqual({
+      updates: [Uint8Array.of(9), Uint8Array.of(2), Uint8Array.of(3)],
+      cursor: 3,
+    });
+    expect((await second.load('w1/b')).updates).toEqual([Uint8Array.of(4)]);
+    expect(await second.getMeta('k')).toEqual(Uint8Array.of(5));
+    await second.close();
+  });
+
   it('keeps doc names that share a prefix apart, including "!"', async () => {
     const storage = await LevelStorage.open(await tempDir());
     await storage.append('a', [Uint8Array.of(1)]);

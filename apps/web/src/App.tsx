@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useSyncExternalStore } from 'react';
 import { StatusScreen } from './components/StatusScreen.tsx';
+import { WorkspacePreview } from './components/WorkspacePreview.tsx';
 import { WorkspaceView } from './components/WorkspaceView.tsx';
 import { useIdentity } from './hooks/useIdentity.ts';
 import { notifyLocalStorage } from './hooks/useLocalStorageKey.ts';
@@ -8,7 +9,7 @@ import { useWorkspaces } from './hooks/useWorkspaces.ts';
 import { navigate } from './lib/navigate.ts';
 import { workspacePath } from './workspace/routes.ts';
 import type { WorkspaceController } from './workspace/WorkspaceController.ts';
-import type { WorkspaceSession } from './workspace/WorkspaceSession.ts';
+import type { OpeningPreview, WorkspaceSession } from './workspace/WorkspaceSession.ts';
 import {
   mostRecentWorkspace,
   readWorkspaces,
@@ -17,7 +18,7 @@ import {
 } from './workspace/workspaces.ts';
 
 interface Props {
-  controller: WorkspaceController<WorkspaceSession>;
+  controller: WorkspaceController<WorkspaceSession, OpeningPreview>;
   /** A configuration problem to show once a workspace is open. */
   warning: string | null;
 }
@@ -99,6 +100,20 @@ export function App({ controller, warning }: Props) {
         workspaces={workspaces}
         onCreateWorkspace={() => createWorkspace(false)}
         warning={warning}
+      />
+    );
+  }
+  if (
+    route.kind === 'workspace' &&
+    state.phase === 'opening' &&
+    state.workspaceId === route.workspaceId &&
+    state.preview !== undefined
+  ) {
+    return (
+      <WorkspacePreview
+        workspaceId={route.workspaceId}
+        preview={state.preview}
+        noteId={route.noteId}
       />
     );
   }

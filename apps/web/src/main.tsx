@@ -14,7 +14,7 @@ import { relayUrls } from './workspace/relays.ts';
 import { parseRoute } from './workspace/routes.ts';
 import { TOKEN_FRAGMENT_KEY } from './workspace/tokens.ts';
 import { WorkspaceController } from './workspace/WorkspaceController.ts';
-import { WorkspaceSession } from './workspace/WorkspaceSession.ts';
+import { type OpeningPreview, WorkspaceSession } from './workspace/WorkspaceSession.ts';
 import {
   readWorkspaces,
   rememberToken,
@@ -81,17 +81,25 @@ function authFor(workspaceId: string) {
   };
 }
 
+/** The note the address bar names in `workspaceId`, if any. */
+function noteInAddressBar(workspaceId: string): string | null {
+  const route = parseRoute(window.location.pathname);
+  return route.kind === 'workspace' && route.workspaceId === workspaceId ? route.noteId : null;
+}
+
 // Make sure a name and colour exist before anything renders or joins awareness.
 loadIdentity(window.localStorage);
 
-const controller = new WorkspaceController<WorkspaceSession>({
+const controller = new WorkspaceController<WorkspaceSession, OpeningPreview>({
   // Importing the same token again on a later open merges nothing new: harmless.
-  open: (workspaceId) =>
+  open: (workspaceId, onPreview) =>
     WorkspaceSession.open(workspaceId, {
       relays,
       ...(cluster ? { cluster } : {}),
       ...authFor(workspaceId),
       sessionToken: linkSession?.workspaceId === workspaceId ? linkSession.token : undefined,
+      onPreview,
+      noteId: noteInAddressBar(workspaceId),
     }),
   create: () => {
     const workspaceId = newId();

@@ -3,6 +3,8 @@
  * tool, not part of `pnpm bench`): each build is served by its own relay
  * over its own copy of the cached `--quick` data, and every round runs one
  * fresh load + returning reloads per build, alternating which goes first.
+ * `RELAY_A` / `RELAY_B` (optional): the relay entry each build is served by
+ * (another checkout's `apps/relay/bin/relay.mjs`), to compare relay changes too.
  *
  *   node --import tsx bench/src/coldLoad/ab.ts <distA> <distB> [rounds] [notes] [reloads]
  */
@@ -15,6 +17,7 @@ import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
 import { figure, formatFigure } from '../lib/stats.ts';
 import { coldLoadData } from './generate.ts';
 import { emptySamples, latticeRun, type SizeSamples } from './index.ts';
+import { type RelayProcess, startRelayProcess } from './relayProcess.ts';
 
 const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 
@@ -31,18 +34,21 @@ const ws = data.workspaces.find((w) => w.notes === notes);
 if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
 const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-ab-'));
 const builds = [
-  { name: 'A', dist: distA },
-  { name: 'B', dist: distB },
+  { name: 'A', dist: distA, relay: process.env.RELAY_A },
+  { name: 'B', dist: distB, relay: process.env.RELAY_B },
 ];
-const relays: SpawnedRelay[] = [];
+const relays: Array<SpawnedRelay | RelayProcess> = [];
 const browser = await chromium.launch(chromiumLaunchOptions());
 const samples = new Map<string, SizeSamples>(builds.map((b) => [b.name, emptySamples()]));
 try {
   for (const build of builds) {
     const dataDir = join(scratch, build.name);
     await cp(data.dataDir, dataDir, { recursive: true });
+    const args = [...RELAY_ARGS, '--web-dir', build.dist];
     relays.push(
-      await SpawnedRelay.start({ dataDir, args: [...RELAY_ARGS, '--web-dir', build.dist] }),
+      build.relay === undefined
+        ? await SpawnedRelay.start({ dataDir, args })
+        : await startRelayProcess(build.relay, dataDir, args),
     );
   }
   for (let r = 0; r < rounds; r++) {
@@ -52,7 +58,7 @@ try {
       console.log(`round ${r + 1}/${rounds}: ${build.name}`);
       await latticeRun(
         browser,
-        relays[i] as SpawnedRelay,
+        relays[i] as SpawnedRelay | RelayProcess,
         ws,
         reloads,
         samples.get(build.name) as SizeSamples,
@@ -62,8 +68,10 @@ try {
 } finally {
   await browser.close();
   for (const relay of relays) {
-    relay.kill('SIGTERM');
-    await relay.exited;
+    if (relay instanceof SpawnedRelay) {
+      relay.kill('SIGTERM');
+      await relay.exited;
+    } else await relay.stop();
   }
   await rm(scratch, { recursive: true, force: true });
 }

@@ -185,7 +185,7 @@ function watchAllOnDevice(docs: number): void {
  * Clicks the first list entry other than the open note and resolves with the
  * ms from the click to that note's text in the editor (`lattice:note-shown`).
  */
-async function clickOpen(page: Page): Promise<number> {
+export async function clickOpen(page: Page): Promise<number> {
   return page.evaluate(
     () =>
       new Promise<number>((resolve, reject) => {
@@ -216,7 +216,7 @@ async function clickOpen(page: Page): Promise<number> {
 /** One fresh load (new context) followed by `returning` reloads in that context. */
 export async function latticeRun(
   browser: Browser,
-  relay: SpawnedRelay,
+  relay: Pick<SpawnedRelay, 'url' | 'cpuSeconds'>,
   ws: WorkspaceManifest,
   returning: number,
   into: SizeSamples,

@@ -4,8 +4,10 @@
  * of the cached `--quick` data; a fresh load until every note is on the
  * device and indexed, then a reload at a note's URL under the CDP profiler
  * until the note is shown and the page settled, then a click on another note.
+ * Mode `click` profiles only that click (after the reload settled for 3 s),
+ * mode `fresh` only the fresh load.
  *
- *   node --import tsx bench/src/coldLoad/profile.ts <dist> <out.cpuprofile> [notes]
+ *   node --import tsx bench/src/coldLoad/profile.ts <dist> <out.cpuprofile> [notes] [returning|click|fresh]
  *
  * Read it with `node --import tsx bench/src/fanout/profileTop.ts <out>`.
  */
@@ -16,7 +18,7 @@ import { SpawnedRelay } from '@lattice/relay/testing';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
 import { coldLoadData } from './generate.ts';
-import { emptySamples, latticeRun } from './index.ts';
+import { clickOpen, emptySamples, latticeRun } from './index.ts';
 
 const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 const [dist, out, notesArg, mode = 'returning'] = process.argv.slice(2);
@@ -109,7 +111,7 @@ try {
     (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')
       ?.value ?? 0;
   const taskBefore = await taskTime();
-  await cdp.send('Profiler.start');
+  if (mode !== 'click') await cdp.send('Profiler.start');
   await page.goto(`${relay.url}/w/${ws.workspaceId}/${ws.noteIds[3]}`);
   await page.waitForFunction(
     () => performance.getEntriesByName('lattice:note-shown', 'mark').length > 0,
@@ -122,6 +124,11 @@ try {
     `returning: page task time since navigation ${((await taskTime()) * 1000).toFixed(0)} ms (before it: ${(taskBefore * 1000).toFixed(0)})`,
   );
   await new Promise((r) => setTimeout(r, 3000));
+  if (mode === 'click') {
+    await cdp.send('Profiler.start');
+    console.log(`click → note shown: ${(await clickOpen(page)).toFixed(1)} ms`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
   const marks = await page.evaluate(() =>
     performance.getEntriesByType('mark').map((m) => `${m.name} ${m.startTime.toFixed(0)}`),
   );

@@ -1,3 +1,4 @@
+import * as decoding from 'lib0/decoding';
 import * as random from 'lib0/random';
 import {
   Awareness,
@@ -285,6 +286,10 @@ export class Replica implements DocSource {
   #stored0: { names: Set<string>; summaries: Map<string, Uint8Array> } | null = null;
   /** Docs whose start-up summary no longer holds (another tab wrote them, or forgotten). */
   #summaryStale = new Set<string>();
+  /** Open `holdBackground` holds: while any is open, background docs wait to subscribe. */
+  #backgroundHolds = 0;
+  /** Background docs that would have subscribed during a hold (names). */
+  #deferred = new Set<string>();
 
   constructor(options: ReplicaOptions) {
     if (!options?.storage) throw new TypeError('Replica needs a storage adapter');
@@ -554,7 +559,11 @@ export class Replica implements DocSource {
   get progress(): { synced: number; total: number } {
     if (this.#link?.state === 'ready') {
       const total = this.#subscribed.size;
-      return { synced: total - this.#awaitingInitial.size, total };
+      return {
+        synced: total - this.#awaitingInitial.size,
+        // Docs held back by `holdBackground` are still to sync.
+        total: total + this.#deferred.size,
+      };
     }
     let total = 0;
     for (const entry of this.#entries.values()) if (needed(entry)) total++;
@@ -781,6 +790,42 @@ export class Replica implements DocSource {
 
   #readOnly(): boolean {
     return this.#access.role === 'read';
+  }
+
+  /**
+   * Holds back the initial sync of background docs (tracked, not open, with
+   * nothing of ours to send) until the returned function is called; open docs
+   * and docs with unsent changes sync at once. An app starting up calls this
+   * first, so its first screen (the list, the note it opens) is not competing
+   * with one sync exchange per doc of the workspace (bench `coldload`). The
+   * held docs count as syncing: status and `progress` do not claim them synced.
+   */
+  holdBackground(): () => void {
+    this.#backgroundHolds++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#backgroundHolds--;
+      if (this.#backgroundHolds > 0 || this.#destroyed) return;
+      const link = this.#link;
+      const waiting = [...this.#deferred];
+      this.#deferred.clear();
+      if (link?.state === 'ready') {
+        const entries: DocEntry[] = [];
+        for (const name of waiting) {
+          const entry = this.#entries.get(name);
+          if (entry && needed(entry) && entry.subEpoch !== link.epoch) entries.push(entry);
+        }
+        void this.#subscribe(entries);
+      }
+      this.#notify();
+    };
+  }
+
+  /** A background doc whose first sync waits for `holdBackground` to be released. */
+  #defers(entry: DocEntry): boolean {
+    return this.#backgroundHolds > 0 && entry.live === null && !entry.dirty && entry.unsaved === 0;
   }
 
   /** Connect now, skipping the backoff wait (also done on the browser's `online` event). */
@@ -1367,8 +1412,15 @@ export class Replica implements DocSource {
     if (!this.#destroyed) link?.setLive(entry.name, entry.live !== null && !entry.forgotten);
     if (this.#destroyed || link?.state !== 'ready') return;
     const subscribed = entry.subEpoch === link.epoch;
-    if (needed(entry) && !subscribed) void this.#subscribe([entry]);
-    else if (!needed(entry) && subscribed) this.#leave(entry);
+    if (!needed(entry)) this.#deferred.delete(entry.name);
+    if (needed(entry) && !subscribed) {
+      if (this.#defers(entry)) {
+        this.#deferred.add(entry.name);
+        return;
+      }
+      this.#deferred.delete(entry.name);
+      void this.#subscribe([entry]);
+    } else if (!needed(entry) && subscribed) this.#leave(entry);
   }
 
   async #subscribe(entries: DocEntry[]): Promise<void> {
@@ -1497,7 +1549,12 @@ export class Replica implements DocSource {
   }
 
   #onLinkReady(): void {
-    const entries = [...this.#entries.values()].filter(needed);
+    const entries: DocEntry[] = [];
+    for (const entry of this.#entries.values()) {
+      if (!needed(entry)) continue;
+      if (this.#defers(entry)) this.#deferred.add(entry.name);
+      else entries.push(entry);
+    }
     void this.#subscribe(entries);
     this.#notify();
   }
@@ -1780,7 +1837,11 @@ export class Replica implements DocSource {
     if (this.#destroyed || !link) return 'offline';
     if (link.state === 'offline') return 'offline';
     if (link.state === 'connecting') return 'connecting';
-    const busy = !this.#scanned || this.#awaitingInitial.size > 0 || this.#dirtyDocs.size > 0;
+    const busy =
+      !this.#scanned ||
+      this.#awaitingInitial.size > 0 ||
+      this.#dirtyDocs.size > 0 ||
+      this.#deferred.size > 0;
     return busy ? 'syncing' : 'synced';
   }
 
@@ -1968,11 +2029,20 @@ function stepPayload(message: Uint8Array): Uint8Array {
 /** The delete set of a relay's step 2 when it carries no structs (null otherwise or unreadable). */
 function relayDeletesOf(update: Uint8Array): DeleteRanges | null {
   try {
-    if (Y.parseUpdateMeta(update).from.size > 0) return null;
+    // The header settles nearly every step 2 that has structs (a fresh device's
+    // are whole docs): parsing all of them only to learn that was ~10 % of the
+    // page's work in a fresh load (bench/README.md, "Cold load", fourth round).
+    if (headerShowsStructs(update) || Y.parseUpdateMeta(update).from.size > 0) return null;
     return deletesOf(update);
   } catch {
     return null;
   }
+}
+
+/** A V1 update whose first client block holds structs (its count and that block's struct count). */
+function headerShowsStructs(update: Uint8Array): boolean {
+  const decoder = decoding.createDecoder(update);
+  return decoding.readVarUint(decoder) > 0 && decoding.readVarUint(decoder) > 0;
 }
 
 /** `[0, 0]`: no structs, no deletions (what an up-to-date peer sends as SyncStep2). */

@@ -17,6 +17,7 @@
  */
 import * as decoding from 'lib0/decoding';
 import * as encoding from 'lib0/encoding';
+import { putVarBytes, putVarUint, utf8Bytes, varBytesSize, varUintSize } from './sizedEncoding.ts';
 
 /** Protocol version announced in `Hello`; bump on incompatible change (2: `Docs` entries and `Leave` carry a `seq`). */
 export const PROTOCOL_VERSION = 2;
@@ -240,15 +241,24 @@ export function encodeHello(hello: HelloInfo): Uint8Array {
 
 /** Encodes a `Docs` frame; use `splitDocMessages` first to keep frames bounded. */
 export function encodeDocs(messages: readonly DocMessage[]): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, FrameType.Docs);
-  encoding.writeVarUint(e, messages.length);
-  for (const m of messages) {
-    encoding.writeVarString(e, m.docName);
-    encoding.writeVarUint(e, checkSeq(m.seq ?? 0));
-    encoding.writeVarUint8Array(e, m.message);
+  // Sized first, written once: the relay builds one of these per fanned-out update.
+  const names = messages.map((m) => utf8Bytes(m.docName));
+  let size = varUintSize(FrameType.Docs) + varUintSize(messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as DocMessage;
+    size += varBytesSize(names[i] as Uint8Array) + varUintSize(checkSeq(m.seq ?? 0));
+    size += varBytesSize(m.message);
   }
-  return encoding.toUint8Array(e);
+  const frame = new Uint8Array(size);
+  let pos = putVarUint(frame, 0, FrameType.Docs);
+  pos = putVarUint(frame, pos, messages.length);
+  for (let i = 0; i < messages.length; i++) {
+    const m = messages[i] as DocMessage;
+    pos = putVarBytes(frame, pos, names[i] as Uint8Array);
+    pos = putVarUint(frame, pos, m.seq ?? 0);
+    pos = putVarBytes(frame, pos, m.message);
+  }
+  return frame;
 }
 
 export function encodeDoc(docName: string, message: Uint8Array, seq = 0): Uint8Array {
@@ -263,12 +273,15 @@ function checkSeq(seq: number): number {
 }
 
 export function encodeAck(docName: string, seq: number, stateVector: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, FrameType.Ack);
-  encoding.writeVarString(e, docName);
-  encoding.writeVarUint(e, seq);
-  encoding.writeVarUint8Array(e, stateVector);
-  return encoding.toUint8Array(e);
+  const name = utf8Bytes(docName);
+  const frame = new Uint8Array(
+    varUintSize(FrameType.Ack) + varBytesSize(name) + varUintSize(seq) + varBytesSize(stateVector),
+  );
+  let pos = putVarUint(frame, 0, FrameType.Ack);
+  pos = putVarBytes(frame, pos, name);
+  pos = putVarUint(frame, pos, seq);
+  putVarBytes(frame, pos, stateVector);
+  return frame;
 }
 
 /**
@@ -546,11 +559,15 @@ export function encodeSyncUpdate(update: Uint8Array): Uint8Array {
 }
 
 function encodeSyncMessage(step: SyncStep, payload: Uint8Array): Uint8Array {
-  const e = encoding.createEncoder();
-  encoding.writeVarUint(e, YMessageType.Sync);
-  encoding.writeVarUint(e, step);
-  encoding.writeVarUint8Array(e, payload);
-  return encoding.toUint8Array(e);
+  const message = new Uint8Array(
+    varUintSize(YMessageType.Sync) + varUintSize(step) + varBytesSize(payload),
+  );
+  putVarBytes(
+    message,
+    putVarUint(message, putVarUint(message, 0, YMessageType.Sync), step),
+    payload,
+  );
+  return message;
 }
 
 /** `Awareness` message wrapping an encoded awareness update. */

@@ -18,6 +18,8 @@ export interface SpawnRelayOptions {
   args?: readonly string[];
   /** Options for node itself, before the script (e.g. `--cpu-prof`, which `NODE_OPTIONS` refuses). */
   nodeArgs?: readonly string[];
+  /** Another checkout's `bin/relay.mjs` (A/B runs); default this one's. */
+  bin?: string;
 }
 
 /** Every relay process spawned by this test process and not yet exited: killed by `killAll`. */
@@ -43,7 +45,7 @@ export class SpawnedRelay {
       process.execPath,
       [
         ...(options.nodeArgs ?? []),
-        RELAY_BIN,
+        options.bin ?? RELAY_BIN,
         '--auth',
         'off',
         '--port',

@@ -1,9 +1,10 @@
 import { type NoteStore, recordAuthorship } from '@lattice/notes';
-import { lazy, Suspense, useEffect, useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import { useArriving } from '../hooks/useArriving.ts';
 import { useNoteHandle } from '../hooks/useNoteHandle.ts';
 import { useNoteSummary } from '../hooks/useNotes.ts';
 import { useNow } from '../hooks/useNow.ts';
+import { usePreloaded } from '../hooks/usePreloaded.ts';
 import { useWikiLinkHost } from '../hooks/useWikiLinkHost.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
 import type { HistoryClient } from '../workspace/HistoryClient.ts';
@@ -12,21 +13,12 @@ import { workspacePath } from '../workspace/routes.ts';
 import { Backlinks } from './Backlinks.tsx';
 import { CopyLinkButton } from './CopyLinkButton.tsx';
 import { ExportNoteButton } from './ExportImport.tsx';
+import { editorModule } from './editorModule.ts';
 import { HistoryPanel } from './HistoryPanel.tsx';
 import type { MarkdownEditorApi } from './MarkdownEditor.tsx';
 import { Presence } from './Presence.tsx';
 import { TitleInput } from './TitleInput.tsx';
 import { TrashBanner } from './TrashBanner.tsx';
-
-// CodeMirror and the Markdown grammars are most of the app's code: load them
-// after the list has painted (the service worker precaches them for offline use).
-// Fetched as soon as a note pane mounts, while the note loads from storage: waiting
-// for the note first put the chunk's fetch and compile (~270 ms on a loaded machine)
-// after it, on the path of every first note open (bench `coldload`).
-const loadEditor = () => import('./MarkdownEditor.tsx');
-const MarkdownEditor = lazy(() =>
-  loadEditor().then((module) => ({ default: module.MarkdownEditor })),
-);
 
 interface Props {
   store: NoteStore;
@@ -43,6 +35,8 @@ interface Props {
   history?: HistoryClient | null;
   onBack(): void;
   onPurge(id: string): void;
+  /** The pane shows what it will show for now: the note's text, or why not. */
+  onShown?: () => void;
 }
 
 /** The open note: title, body editor, who else is here, and its trash state. */
@@ -57,12 +51,9 @@ export function NotePane({
   history = null,
   onBack,
   onPurge,
+  onShown,
 }: Props) {
-  useEffect(() => {
-    loadEditor().catch(() => {
-      // Reported by the lazy component when it renders.
-    });
-  }, []);
+  const editor = usePreloaded(editorModule);
   const summary = useNoteSummary(store, noteId);
   const { handle, error } = useNoteHandle(store, summary ? noteId : null);
   const arriving = useArriving(handle, summary?.arriving ?? false);
@@ -70,6 +61,17 @@ export function NotePane({
   const now = useNow();
   const links = useWikiLinkHost(store, noteId, readOnly);
   const [historyOpen, setHistoryOpen] = useState(false);
+
+  // Runs after the editor's own effect, which created the view holding the text.
+  const shown =
+    summary === undefined ||
+    error !== null ||
+    arriving ||
+    editor.error !== undefined ||
+    (handle !== null && editor.value !== undefined);
+  useEffect(() => {
+    if (shown) onShown?.();
+  }, [shown, onShown]);
 
   const title = summary?.title.trim() || 'Untitled';
   useEffect(() => {
@@ -190,16 +192,20 @@ export function NotePane({
             complete.
           </span>
         </div>
+      ) : handle && editor.value ? (
+        <editor.value.MarkdownEditor
+          ref={editorRef}
+          body={handle.body}
+          awareness={handle.awareness}
+          readOnly={readOnly}
+          links={links}
+        />
+      ) : handle && editor.error ? (
+        <div className="note-message" role="alert">
+          <p>The editor could not be loaded: {editor.error.message}</p>
+        </div>
       ) : handle ? (
-        <Suspense fallback={<div className="editor" />}>
-          <MarkdownEditor
-            ref={editorRef}
-            body={handle.body}
-            awareness={handle.awareness}
-            readOnly={readOnly}
-            links={links}
-          />
-        </Suspense>
+        <div className="editor" />
       ) : (
         <div className="note-message">
           <p>Opening…</p>

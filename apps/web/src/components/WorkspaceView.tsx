@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useAccess } from '../hooks/useAccess.ts';
 import { useBeforeUnload } from '../hooks/useBeforeUnload.ts';
 import { useNoteSummary, useNotes } from '../hooks/useNotes.ts';
@@ -81,6 +81,12 @@ export function WorkspaceView({
   );
   const sessionWarnings = useSessionWarnings(replica);
   const openSummary = useNoteSummary(store, noteId ?? '');
+  // Background sync starts once the first screen is up: the list (committed before
+  // this effect runs) and, when one is being opened, the note's text.
+  const settleStartup = useCallback(() => session.settleStartup(), [session]);
+  useEffect(() => {
+    if (noteId === null) settleStartup();
+  }, [noteId, settleStartup]);
   const trashed = view === 'trash';
   const { notes, trashCount } = useNotes(store, { trashed, query });
   useSearchWarmup(store);
@@ -325,6 +331,7 @@ export function WorkspaceView({
             history={history}
             onBack={() => openNote(null)}
             onPurge={purgeNote}
+            onShown={settleStartup}
           />
         ) : (
           <div className="main-empty">

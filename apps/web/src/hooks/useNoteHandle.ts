@@ -32,7 +32,11 @@ export function useNoteHandle(
     );
     return () => {
       active = false;
-      opened?.release();
+      const held = opened;
+      // After the next note's open has started (its effect runs right after this
+      // cleanup): releasing indexes and disposes this doc, which delayed the next
+      // note's storage read on every click (bench `coldload`).
+      if (held !== null) setTimeout(() => held.release(), 0);
     };
   }, [store, id]);
   return state;

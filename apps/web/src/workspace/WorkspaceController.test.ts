@@ -170,4 +170,43 @@ describe('WorkspaceController', () => {
     expect(session?.closed).toBe(true);
     expect(controller.state).toEqual({ phase: 'idle' });
   });
+
+  it('shows a preview while its workspace opens, and drops one that comes too late', async () => {
+    const previews = new Map<string, (preview: string) => void>();
+    const gates = new Map<string, (session: FakeSession) => void>();
+    const session = (id: string): FakeSession => ({
+      workspaceId: id,
+      closed: false,
+      close: async () => undefined,
+    });
+    const controller = new WorkspaceController<FakeSession, string>({
+      open: (id, onPreview) => {
+        previews.set(id, onPreview);
+        return new Promise((resolve) => gates.set(id, resolve));
+      },
+      create: async () => ({ session: session('new'), noteId: 'n' }),
+    });
+    const a = controller.open('a');
+    await expect.poll(() => previews.has('a')).toBe(true);
+    previews.get('a')?.('list of a');
+    expect(controller.state).toEqual({ phase: 'opening', workspaceId: 'a', preview: 'list of a' });
+    gates.get('a')?.(session('a'));
+    await a;
+    expect(controller.state.phase).toBe('ready');
+    // Late: the workspace is open, the preview must not replace it.
+    previews.get('a')?.('stale');
+    expect(controller.state.phase).toBe('ready');
+
+    // Superseded: b's preview arrives after c was asked for.
+    const b = controller.open('b');
+    await expect.poll(() => previews.has('b')).toBe(true);
+    const c = controller.open('c');
+    previews.get('b')?.('list of b');
+    expect(controller.state).toEqual({ phase: 'opening', workspaceId: 'c' });
+    gates.get('b')?.(session('b'));
+    await b;
+    await expect.poll(() => previews.has('c')).toBe(true);
+    gates.get('c')?.(session('c'));
+    await c;
+  });
 });

@@ -5,15 +5,17 @@ export interface ClosableSession {
 }
 
 /** The UI-facing state: which workspace is open, being opened, or failed. */
-export type ControllerState<S extends ClosableSession> =
+export type ControllerState<S extends ClosableSession, P = unknown> =
   | { phase: 'idle' }
-  | { phase: 'opening'; workspaceId: string | null }
+  /** `preview`: what the session said can be shown while it opens (the last list shown). */
+  | { phase: 'opening'; workspaceId: string | null; preview?: P }
   | { phase: 'ready'; session: S }
   | { phase: 'error'; workspaceId: string | null; message: string };
 
 /** How sessions are made; the app passes `WorkspaceSession`, tests pass fakes. */
-export interface SessionFactory<S extends ClosableSession> {
-  open(workspaceId: string): Promise<S>;
+export interface SessionFactory<S extends ClosableSession, P = unknown> {
+  /** `onPreview`: something to show while it opens, reported before it resolves. */
+  open(workspaceId: string, onPreview: (preview: P) => void): Promise<S>;
   /** Makes a brand-new workspace (fresh id, seeded once, here). */
   create(): Promise<{ session: S; noteId: string }>;
 }
@@ -26,22 +28,22 @@ export interface SessionFactory<S extends ClosableSession> {
  * via `subscribe`, which is why this lives outside components: effects may
  * run twice, the controller makes repeated requests harmless.
  */
-export class WorkspaceController<S extends ClosableSession> {
-  readonly #factory: SessionFactory<S>;
+export class WorkspaceController<S extends ClosableSession, P = unknown> {
+  readonly #factory: SessionFactory<S, P>;
   readonly #listeners = new Set<() => void>();
-  #state: ControllerState<S> = { phase: 'idle' };
+  #state: ControllerState<S, P> = { phase: 'idle' };
   #session: S | null = null;
   #queue: Promise<unknown> = Promise.resolve();
   /** The latest request; queued work for any older request is skipped. */
   #ticket = 0;
   #pending: { key: string; promise: Promise<unknown> } | null = null;
 
-  constructor(factory: SessionFactory<S>) {
+  constructor(factory: SessionFactory<S, P>) {
     this.#factory = factory;
   }
 
   /** The current state; a new object whenever something changed (safe for useSyncExternalStore). */
-  get state(): ControllerState<S> {
+  get state(): ControllerState<S, P> {
     return this.#state;
   }
 
@@ -64,9 +66,14 @@ export class WorkspaceController<S extends ClosableSession> {
     }
     const key = `open:${workspaceId}`;
     if (this.#pending?.key === key) return this.#pending.promise as Promise<S | null>;
-    return this.#enqueue(key, workspaceId, async () => {
+    return this.#enqueue(key, workspaceId, async (ticket) => {
       if (this.#session?.workspaceId === workspaceId) return this.#session;
-      return this.#factory.open(workspaceId);
+      return this.#factory.open(workspaceId, (preview) => {
+        const state = this.#state;
+        if (ticket !== this.#ticket || state.phase !== 'opening') return;
+        if (state.workspaceId !== workspaceId) return;
+        this.#setState({ phase: 'opening', workspaceId, preview });
+      });
     });
   }
 
@@ -97,7 +104,11 @@ export class WorkspaceController<S extends ClosableSession> {
     return done;
   }
 
-  #enqueue(key: string, workspaceId: string | null, make: () => Promise<S>): Promise<S | null> {
+  #enqueue(
+    key: string,
+    workspaceId: string | null,
+    make: (ticket: number) => Promise<S>,
+  ): Promise<S | null> {
     const ticket = ++this.#ticket;
     this.#setState({ phase: 'opening', workspaceId });
     const run = async (): Promise<S | null> => {
@@ -105,7 +116,7 @@ export class WorkspaceController<S extends ClosableSession> {
       if (this.#session && this.#session.workspaceId !== workspaceId) await this.#closeCurrent();
       let session: S;
       try {
-        session = await make();
+        session = await make(ticket);
       } catch (error) {
         if (ticket === this.#ticket) {
           this.#setState({ phase: 'error', workspaceId, message: describe(error) });
@@ -145,7 +156,7 @@ export class WorkspaceController<S extends ClosableSession> {
     }
   }
 
-  #setState(state: ControllerState<S>): void {
+  #setState(state: ControllerState<S, P>): void {
     this.#state = state;
     for (const listener of this.#listeners) listener();
   }

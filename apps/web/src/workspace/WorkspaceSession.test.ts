@@ -1,8 +1,9 @@
 import { IndexedDbStorage } from '@lattice/replication';
-import { MemoryTransport } from '@lattice/replication/testing';
+import { MemoryTransport, ReplicaWorld, WORLD_RELAY_URL } from '@lattice/replication/testing';
 import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
 import { describe, expect, it } from 'vitest';
-import { WorkspaceSession } from './WorkspaceSession.ts';
+import type { ListMarker, ListSnapshot } from './listSnapshot.ts';
+import { type OpeningPreview, STARTUP_HOLD_MAX_MS, WorkspaceSession } from './WorkspaceSession.ts';
 import { WELCOME_TITLE } from './welcome.ts';
 
 /** Sessions on one fake browser: every session sees the same IndexedDB, nothing touches the network. */
@@ -148,5 +149,223 @@ describe('WorkspaceSession', () => {
     });
     await reopened.close();
     expect(urls).toContain('ws://relay.test/sync?token=share.tok.en');
+  });
+
+  describe('background sync waits for the first screen', () => {
+    /** A workspace of three notes on a relay, and a second device (own IndexedDB) opening it. */
+    async function secondDevice(world: ReplicaWorld) {
+      const relayed = {
+        relays: [WORLD_RELAY_URL],
+        replica: { transportFactory: world.network.factory },
+      };
+      const { session } = await WorkspaceSession.create({ ...device(), ...relayed });
+      for (const title of ['One', 'Two']) await session.store.create({ title, body: title });
+      await session.replica.whenSynced();
+      await session.close();
+      return WorkspaceSession.open(session.workspaceId, { ...device(), ...relayed });
+    }
+
+    it('syncs the index at once, the note docs after settleStartup, and says syncing meanwhile', async () => {
+      const world = new ReplicaWorld();
+      try {
+        const session = await secondDevice(world);
+        try {
+          // The index doc (open) is synced: the list is complete...
+          await expect.poll(() => session.store.list().length, { timeout: 4000 }).toBe(3);
+          await expect
+            .poll(() => session.replica.docStatus(session.workspaceId).state)
+            .toBe('synced');
+          // ...its note docs wait, and nothing says the workspace is synced.
+          expect(session.replica.progress).toEqual({ synced: 1, total: 4 });
+          expect(session.replica.status.state).toBe('syncing');
+          session.settleStartup();
+          await session.replica.whenSynced();
+          expect(session.replica.progress).toEqual({ synced: 4, total: 4 });
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await world.close();
+      }
+    });
+
+    it('syncs them anyway when the screen never settles', async () => {
+      const world = new ReplicaWorld();
+      try {
+        const session = await secondDevice(world);
+        const opened = performance.now();
+        try {
+          await session.replica.whenSynced();
+          expect(performance.now() - opened).toBeGreaterThan(STARTUP_HOLD_MAX_MS - 100);
+          expect(session.replica.progress).toEqual({ synced: 4, total: 4 });
+        } finally {
+          await session.close();
+        }
+      } finally {
+        await world.close();
+      }
+    });
+  });
+
+  describe('list snapshot (a returning start paints the last list shown)', () => {
+    function memoryMarker(): ListMarker & { values: Map<string, string> } {
+      const values = new Map<string, string>();
+      return {
+        values,
+        read: (id) => values.get(id) ?? null,
+        write: (id, token) => values.set(id, token),
+      };
+    }
+
+    /** Opens with `onPreview`; says what was previewed and whether that came before `open` resolved. */
+    async function openRecording(
+      workspaceId: string,
+      options: Parameters<typeof WorkspaceSession.open>[1],
+    ) {
+      const previews: { snapshot: ListSnapshot; beforeOpen: boolean }[] = [];
+      let opened = false;
+      const session = await WorkspaceSession.open(workspaceId, {
+        ...options,
+        onPreview: ({ snapshot }) => previews.push({ snapshot, beforeOpen: !opened }),
+      });
+      opened = true;
+      return { session, previews };
+    }
+
+    it('paints the list this device showed last, before the workspace is open', async () => {
+      const options = { ...device(), listMarker: memoryMarker() };
+      const { session } = await WorkspaceSession.create(options);
+      await session.store.create({ title: 'Second', body: 'more words' });
+      await session.store.whenIndexed();
+      const shown = session.store.list();
+      const trashCount = session.store.list({ trashed: true }).length;
+      await session.close();
+
+      const { session: again, previews } = await openRecording(session.workspaceId, options);
+      try {
+        expect(previews).toHaveLength(1);
+        expect(previews[0]?.beforeOpen).toBe(true);
+        expect(previews[0]?.snapshot.notes).toEqual(shown);
+        expect(previews[0]?.snapshot.trashCount).toBe(trashCount);
+        // The index agrees: nothing to store again.
+        expect(again.store.list()).toEqual(shown);
+      } finally {
+        await again.close();
+      }
+    });
+
+    it('never paints a list older than one shown later (its snapshot write was lost)', async () => {
+      const marker = memoryMarker();
+      const base = device();
+      const { session } = await WorkspaceSession.create({ ...base, listMarker: marker });
+      const noteId = session.store.list()[0]?.id as string;
+      await session.close();
+
+      // The next session paints that list, then renames the note; its snapshot write
+      // never lands (a crash, say).
+      const { session: losing, previews: painted } = await openRecording(session.workspaceId, {
+        ...base,
+        listMarker: marker,
+        openStorage: async (id) => {
+          const storage = await base.openStorage(id);
+          const setMeta = storage.setMeta.bind(storage);
+          storage.setMeta = (key, value) =>
+            key === 'list-snapshot' ? Promise.reject(new Error('lost')) : setMeta(key, value);
+          return storage;
+        },
+      });
+      expect(painted).toHaveLength(1);
+      losing.store.rename(noteId, 'Renamed');
+      await expect.poll(() => losing.store.get(noteId)?.title).toBe('Renamed');
+      await losing.close();
+
+      const { session: third, previews } = await openRecording(session.workspaceId, {
+        ...base,
+        listMarker: marker,
+      });
+      try {
+        expect(previews).toEqual([]);
+        expect(third.store.get(noteId)?.title).toBe('Renamed');
+      } finally {
+        await third.close();
+      }
+    });
+
+    it('does not paint when another tab showed a later list, nor for a link carrying a session', async () => {
+      const marker = memoryMarker();
+      const options = { ...device(), listMarker: marker };
+      const { session } = await WorkspaceSession.create(options);
+      const workspaceId = session.workspaceId;
+      const token = await session.replica.exportSession([workspaceId]);
+      await session.close();
+
+      const linked = await openRecording(workspaceId, { ...options, sessionToken: token });
+      expect(linked.previews).toEqual([]);
+      await linked.session.close();
+
+      const plain = await openRecording(workspaceId, options);
+      expect(plain.previews).toHaveLength(1);
+      await plain.session.close();
+
+      marker.write(workspaceId, 'another-tab');
+      const afterOtherTab = await openRecording(workspaceId, options);
+      expect(afterOtherTab.previews).toEqual([]);
+      await afterOtherTab.session.close();
+    });
+    it('loads the note at the URL alongside the index doc when the painted list holds it', async () => {
+      const marker = memoryMarker();
+      const base = device();
+      const { session, noteId } = await WorkspaceSession.create({ ...base, listMarker: marker });
+      const workspaceId = session.workspaceId;
+      await session.close();
+
+      /** Opens at `/w/<ws>/<note>`, recording which docs were loaded before `open` resolved. */
+      const openAt = async (note: string) => {
+        const loaded: string[] = [];
+        let preview: OpeningPreview | null = null;
+        const s2 = await WorkspaceSession.open(workspaceId, {
+          ...base,
+          listMarker: marker,
+          noteId: note,
+          onPreview: (shown) => {
+            preview = shown;
+          },
+          openStorage: async (id) => {
+            const storage = await base.openStorage(id);
+            const load = storage.load.bind(storage);
+            storage.load = (docName) => {
+              loaded.push(docName);
+              return load(docName);
+            };
+            return storage;
+          },
+        });
+        return { session: s2, loaded: [...loaded], preview: preview as OpeningPreview | null };
+      };
+      const listed = await openAt(noteId);
+      try {
+        expect(listed.loaded).toContain(`${workspaceId}/${noteId}`);
+        // The preview gets that same doc, and nothing for a note its list does not hold.
+        const early = await listed.preview?.openNote(noteId);
+        expect(early?.doc.getText('body').toString()).toMatch(/^Lattice keeps your notes/);
+        expect(listed.preview?.openNote('NotInThisWorkspace0000')).toBeNull();
+        const handle = await listed.session.store.openNote(noteId);
+        expect(handle.doc).toBe(early?.doc);
+        listed.session.settleStartup();
+        // Settled: the pane holds its own handle; the preview opens nothing more.
+        expect(listed.preview?.openNote(noteId)).toBeNull();
+        expect(handle.body.toString()).toMatch(/^Lattice keeps your notes/);
+        handle.release();
+      } finally {
+        await listed.session.close();
+      }
+      // A note the list does not hold (purged, or never here) is not loaded ahead.
+      const unlisted = await openAt('NotInThisWorkspace0000');
+      try {
+        expect(unlisted.loaded).toEqual([workspaceId]);
+      } finally {
+        await unlisted.session.close();
+      }
+    });
   });
 });

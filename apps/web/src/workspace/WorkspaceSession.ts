@@ -1,5 +1,6 @@
-import { NoteStore, newId } from '@lattice/notes';
+import { NoteStore, newId, noteDocName } from '@lattice/notes';
 import {
+  type DocHandle,
   IndexedDbStorage,
   Replica,
   type ReplicaOptions,
@@ -7,6 +8,14 @@ import {
 } from '@lattice/replication';
 import type { AuthApi } from './AuthApi.ts';
 import { ClusterWatcher, type ClusterWatcherOptions } from './ClusterWatcher.ts';
+import { ListSnapshotKeeper } from './ListSnapshotKeeper.ts';
+import {
+  decodeListSnapshot,
+  LIST_SNAPSHOT_META_KEY,
+  type ListMarker,
+  type ListSnapshot,
+  localStorageMarker,
+} from './listSnapshot.ts';
 import { withToken } from './tokens.ts';
 import { WorkspaceAccess } from './WorkspaceAccess.ts';
 import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
@@ -20,6 +29,24 @@ import { WELCOME_BODY, WELCOME_TITLE } from './welcome.ts';
  * out so the web app's promise does not move with them.
  */
 export const WEB_LIVENESS = { heartbeatIntervalMs: 1000, heartbeatTimeoutMs: 2500 } as const;
+
+/**
+ * Longest that background docs wait for the first screen (`settleStartup`)
+ * before they sync anyway: a screen that never reports must not stop sync.
+ */
+export const STARTUP_HOLD_MAX_MS = 2000;
+
+/** What can be shown of a workspace while it opens (`WorkspaceSessionOptions.onPreview`). */
+export interface OpeningPreview {
+  /** The list this device showed last. */
+  snapshot: ListSnapshot;
+  /**
+   * Opens a note that list holds (null for any other): its doc, read while
+   * the index doc loads, held by the session until `settleStartup`. The note
+   * at the URL is already being opened when the preview is reported.
+   */
+  openNote(noteId: string): Promise<DocHandle> | null;
+}
 
 /** How a session reaches storage and the network; defaults suit the browser. */
 export interface WorkspaceSessionOptions {
@@ -51,6 +78,19 @@ export interface WorkspaceSessionOptions {
     createdHere: boolean;
     saveToken(token: string): void;
   };
+  /**
+   * Called (at most once, before `open` resolves) with the list this device
+   * last showed, when its snapshot is known to be the latest (`listSnapshot.ts`):
+   * the app paints it while the index doc is read.
+   */
+  onPreview?: (preview: OpeningPreview) => void;
+  /** Where the list snapshot's marker lives (default localStorage; null: no snapshot kept). */
+  listMarker?: ListMarker | null;
+  /**
+   * The note the app opens first (the URL's): when the painted snapshot lists it,
+   * its doc is loaded alongside the index doc instead of after it.
+   */
+  noteId?: string | null;
 }
 
 /**
@@ -70,6 +110,8 @@ export class WorkspaceSession {
   /** Token, role, refusals and the claim of a workspace made here. */
   readonly access: WorkspaceAccess;
   readonly #storage: StorageAdapter;
+  readonly #releaseBackground: () => void;
+  readonly #listKeeper: ListSnapshotKeeper | null;
   #closing: Promise<void> | null = null;
 
   private constructor(
@@ -81,7 +123,11 @@ export class WorkspaceSession {
     notice: string | null,
     cluster: ClusterWatcher | null,
     access: WorkspaceAccess,
+    releaseBackground: () => void,
+    listKeeper: ListSnapshotKeeper | null,
   ) {
+    this.#releaseBackground = releaseBackground;
+    this.#listKeeper = listKeeper;
     this.access = access;
     this.workspaceId = workspaceId;
     this.cluster = cluster;
@@ -100,7 +146,49 @@ export class WorkspaceSession {
     const openStorage =
       options.openStorage ?? ((id: string) => IndexedDbStorage.open(`lattice:${id}`));
     const storage = await openStorage(workspaceId);
+    const marker = options.listMarker === undefined ? localStorageMarker() : options.listMarker;
     let replica: Replica | undefined;
+    // Held until the first screen settles, when the note pane holds its own handle.
+    const prefetched = new Map<string, Promise<DocHandle>>();
+    let prefetching = true;
+    const { noteId, onPreview } = options;
+    // Read first, before the replica's start-up reads queue up in the same database.
+    // Not for a link's session token: it may demand more than this device ever showed.
+    const preview = readPreview(
+      workspaceId,
+      storage,
+      marker,
+      onPreview === undefined || options.sessionToken !== undefined
+        ? null
+        : (snapshot) => {
+            const openNote = (id: string) => {
+              // Listed in the latest list this device showed: not purged since.
+              if (!replica || !prefetching || !snapshot.notes.some((n) => n.id === id)) {
+                return null;
+              }
+              let handle = prefetched.get(id);
+              if (handle === undefined) {
+                handle = replica.open(noteDocName(workspaceId, id));
+                handle.catch(() => undefined);
+                prefetched.set(id, handle);
+              }
+              return handle;
+            };
+            if (noteId) void openNote(noteId);
+            onPreview({ snapshot, openNote });
+          },
+    );
+    const releasePrefetch = () => {
+      prefetching = false;
+      for (const held of prefetched.values()) {
+        held.then(
+          (handle) => handle.release(),
+          () => undefined,
+        );
+      }
+      prefetched.clear();
+    };
+    let releaseBackground = () => {};
     // The plain relay list (as configured or learned from the cluster) and the token they all get.
     const relayList = { urls: [...options.relays], token: options.token ?? null };
     const tokenized = () => relayList.urls.map((url) => withToken(url, relayList.token));
@@ -112,6 +200,16 @@ export class WorkspaceSession {
         relays: tokenized(),
         ...(options.broadcast === false ? {} : { broadcastChannel: `lattice:${workspaceId}` }),
       });
+      // Background docs sync once the first screen is up (`settleStartup`): one sync
+      // exchange per note doc competed with the list and the opened note (bench `coldload`).
+      const release = replica.holdBackground();
+      // The cap does not release the prefetched note: a preview may still show it.
+      const cap = setTimeout(release, STARTUP_HOLD_MAX_MS);
+      releaseBackground = () => {
+        clearTimeout(cap);
+        release();
+        releasePrefetch();
+      };
       let notice: string | null = null;
       if (options.sessionToken !== undefined) {
         try {
@@ -125,6 +223,17 @@ export class WorkspaceSession {
         source: replica,
         ...(options.now ? { now: options.now } : {}),
       });
+      const meta = replica;
+      const listKeeper =
+        marker === null
+          ? null
+          : new ListSnapshotKeeper({
+              workspaceId,
+              store,
+              marker,
+              write: (bytes) => meta.setMeta(LIST_SNAPSHOT_META_KEY, bytes),
+              painted: preview.settle(),
+            });
       const target = replica;
       const cluster = options.cluster
         ? new ClusterWatcher({
@@ -160,8 +269,12 @@ export class WorkspaceSession {
         notice,
         cluster,
         access,
+        releaseBackground,
+        listKeeper,
       );
     } catch (error) {
+      preview.settle();
+      releaseBackground();
       await replica?.destroy().catch(() => undefined);
       await storage.close().catch(() => undefined);
       throw error;
@@ -189,11 +302,22 @@ export class WorkspaceSession {
     }
   }
 
+  /**
+   * The first screen is up (the list, and the note being opened if any): the
+   * notes' background sync may start. Idempotent; happens by itself after
+   * `STARTUP_HOLD_MAX_MS`.
+   */
+  settleStartup(): void {
+    this.#releaseBackground();
+  }
+
   /** Stops syncing and releases the socket and database; safe to call twice. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#releaseBackground();
       this.cluster?.stop();
       this.access.stop();
+      this.#listKeeper?.close();
       this.store.close();
       await this.replica.destroy();
       // The Replica may or may not close the storage it was given; closing twice is harmless here.
@@ -201,4 +325,37 @@ export class WorkspaceSession {
     })();
     return this.#closing;
   }
+}
+
+/**
+ * Reads the list snapshot and hands it to `paint` if it is the latest list
+ * this device showed. `settle()` (once the store is open) says which
+ * snapshot was painted; one read after that is not painted at all.
+ */
+function readPreview(
+  workspaceId: string,
+  storage: StorageAdapter,
+  marker: ListMarker | null,
+  paint: ((snapshot: ListSnapshot) => void) | null,
+): { settle(): ListSnapshot | null } {
+  let settled = false;
+  let painted: ListSnapshot | null = null;
+  const settle = () => {
+    settled = true;
+    return painted;
+  };
+  if (marker === null || paint === null) return { settle };
+  if (marker.read(workspaceId) === null) return { settle };
+  storage.getMeta(LIST_SNAPSHOT_META_KEY).then(
+    (bytes) => {
+      const snapshot = decodeListSnapshot(bytes);
+      if (settled || snapshot === null || snapshot.notes.length === 0) return;
+      // Read now, not before the request: a tab may have shown a later list meanwhile.
+      if (marker.read(workspaceId) !== snapshot.token) return;
+      painted = snapshot;
+      paint(snapshot);
+    },
+    () => undefined,
+  );
+  return { settle };
 }

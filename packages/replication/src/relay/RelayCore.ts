@@ -373,6 +373,7 @@ export class RelayCore {
       onDurableChanged: (r) => {
         this.#staleRooms.add(r);
       },
+      durableVector: () => this.#index.get(docName)?.stateVector,
       onUnloaded: (done) => {
         this.#live.delete(done);
         this.#staleRooms.delete(done);
@@ -567,7 +568,7 @@ export class RelayCore {
 
   #stateVector(docName: string): Uint8Array {
     const room = this.#rooms.get(docName);
-    if (room?.isOpen) return Y.encodeStateVector(room.doc);
+    if (room?.isOpen) return room.stateVector();
     return this.#index.get(docName)?.stateVector ?? new Uint8Array([0]);
   }
 

@@ -375,6 +375,67 @@ describe('Room', () => {
     expect(() => room.join(member())).toThrow(/not open/);
   });
 
+  // A client's update is forwarded as received and integrated without the
+  // doc's update event (Room#applyUpdate): whether to store it is read from
+  // the transaction, so a repeat must not be stored and a delete-only update must.
+  it('stores forwarded updates only when they change the doc, deletions included', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage, { commitWindowMs: 0 });
+    await room.load();
+    const a = member();
+    const b = member();
+    room.join(a);
+    room.join(b);
+    const client = new Y.Doc();
+    const typed = edit(client, 'hello');
+    room.receive(a, update(typed), 1);
+    await until(() => a.acks.length === 1);
+    room.receive(a, update(typed), 2);
+    await until(() => a.acks.length === 2);
+    expect(s.calls.append).toEqual([1]);
+
+    const before = Y.encodeStateVector(client);
+    client.getText('body').delete(0, 2);
+    const deletion = Y.encodeStateAsUpdate(client, before);
+    room.receive(a, update(deletion), 3);
+    await until(() => a.acks.length === 3);
+    room.receive(a, update(deletion), 4);
+    await until(() => a.acks.length === 4);
+    expect(s.calls.append).toEqual([1, 1]);
+    expect(text(room.doc)).toBe('llo');
+    expect(await storedText(s.inner)).toBe('llo');
+    // b got every update as received, repeats too (receivers ignore them).
+    expect(b.sent.filter((m) => m.type === YMessageType.Sync)).toHaveLength(4);
+    await room.unload(false);
+  });
+
+  it('stores what a forwarded update applied before Yjs failed halfway', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage, { commitWindowMs: 0 });
+    await room.load();
+    const a = member();
+    const b = member();
+    room.join(a);
+    room.join(b);
+    const client = new Y.Doc();
+    const good = edit(client, 'abc');
+    // The structs integrate, then the truncated delete set throws (the session's
+    // update guard refuses this before it gets here; the room must cope anyway).
+    const bad = new Uint8Array([...good.subarray(0, good.length - 1), 1, 5, 0xff]);
+    expect(() => room.receive(a, update(bad), 1)).toThrow(/could not be applied/);
+    expect(text(room.doc)).toBe('abc');
+    expect(b.sent).toHaveLength(1);
+    await room.flush();
+    expect(await storedText(s.inner)).toBe('abc');
+    // The doc still emits updates afterwards: a peer's update reaches the members.
+    const peer: TestMember = { ...member(), peer: true };
+    room.join(peer);
+    room.receive(peer, update(edit(client, 'x', 3)));
+    expect(b.sent).toHaveLength(2);
+    expect(text(room.doc)).toBe('abcx');
+    await room.unload(false);
+  });
+
   it('stays loaded while a member is present', async () => {
     const { room, unloaded } = makeRoom(new MemoryStorage(), { idleUnloadMs: 5 });
     await room.load();

@@ -74,6 +74,16 @@ export interface RoomOptions {
    * relay's CPU under fan-out load (bench/README.md, "Fan-out").
    */
   onDurableChanged?: (room: Room) => void;
+  /**
+   * The doc's durable state vector as the relay already knows it (its
+   * fingerprint index: the `fp:` records, the last report), if it does. A
+   * room that has not built its doc announces it instead of decoding the
+   * stored log for one. It may lag storage (a crash before its record was
+   * written: a writer then resends what the relay has, which changes
+   * nothing); it never runs ahead, since it is only ever taken from a doc
+   * equal to what storage held, and storage only grows.
+   */
+  durableVector?: () => Uint8Array | undefined;
   /** Awareness bounds per member (defaults: `DEFAULT_AWARENESS_LIMITS`). */
   awarenessLimits?: AwarenessLimits;
 }
@@ -102,12 +112,25 @@ function errorMessage(err: unknown): string {
 export class Room {
   readonly name: string;
   readonly #options: RoomOptions;
-  readonly #doc = new Y.Doc();
-  readonly #awareness = new awarenessProtocol.Awareness(this.#doc);
+  /**
+   * Both made on first use (`#doc`, `#awareness`): most rooms a fresh device
+   * loads answer from the stored log and never need either, and each Y.Doc
+   * draws its ids from the OS's random source (~10 % of the relay's CPU in a
+   * fresh load of 1,000 docs) and each Awareness runs an interval timer.
+   */
+  #docOrNull: Y.Doc | null = null;
+  #awarenessOrNull: awarenessProtocol.Awareness | null = null;
   /** Members and the awareness client ids each one controls. */
   readonly #members = new Map<RoomMember, Set<number>>();
   /** Who controls each awareness client id (the member that last set its state). */
   readonly #awarenessOwner = new Map<number, RoomMember>();
+  /**
+   * The stored log (merged) and its state vector while the doc is not
+   * materialised, `null` once it is (see `#materialise`).
+   */
+  #lazy: StoredLog | null = null;
+  /** The doc holds the stored log and its handlers are on. */
+  #docReady = false;
   /** Updates the doc emitted during the current `applyUpdate` (stored if it throws halfway). */
   #emitted: Uint8Array[] | null = null;
   #state: RoomState = 'new';
@@ -119,8 +142,16 @@ export class Room {
   #changed = false;
   /** Set while applying an update that may release held-back parts: echo to the sender too. */
   #echo = false;
-  /** Set while applying an update that was already forwarded as received (see `#applyUpdate`). */
-  #forwarded = false;
+  /**
+   * The doc's `update` handler. Detached while an update that was forwarded
+   * as received integrates: Yjs encodes a transaction's update only for
+   * `update` listeners, and nobody needs those bytes then (`#applyUpdate`).
+   */
+  readonly #docUpdated = (update: Uint8Array, origin: unknown): void =>
+    this.#onDocUpdate(update, origin);
+  /** The doc's last transaction, kept while a forwarded update integrates without `update` events. */
+  #quietTransaction: Y.Transaction | null = null;
+  #quiet = false;
   /** The durable state changed since `onDurable` last reported it. */
   #durableDirty = false;
   #pending: { updates: Uint8Array[]; acks: Map<RoomMember, number[]> } | null = null;
@@ -139,8 +170,24 @@ export class Room {
   constructor(name: string, options: RoomOptions) {
     this.name = name;
     this.#options = options;
-    // The relay is not a participant: it must not announce an awareness state of its own.
-    this.#awareness.setLocalState(null);
+  }
+
+  get #doc(): Y.Doc {
+    this.#docOrNull ??= new Y.Doc();
+    return this.#docOrNull;
+  }
+
+  get #awareness(): awarenessProtocol.Awareness {
+    if (this.#awarenessOrNull === null) {
+      const awareness = new awarenessProtocol.Awareness(this.#doc);
+      // The relay is not a participant: it must not announce an awareness state of its own.
+      awareness.setLocalState(null);
+      awareness.on('update', (change: AwarenessChange, origin: unknown) =>
+        this.#onAwarenessUpdate(change, origin),
+      );
+      this.#awarenessOrNull = awareness;
+    }
+    return this.#awarenessOrNull;
   }
 
   /** `true` while members may join (loaded, not unloading). */
@@ -162,9 +209,24 @@ export class Room {
     return this.#storedCount;
   }
 
-  /** The live doc (read it; never write to it directly, writes would not be stored). */
+  /**
+   * The live doc (read it; never write to it directly, writes would not be
+   * stored). Reading it materialises the doc from the stored log (and throws
+   * when that log cannot be applied).
+   */
   get doc(): Y.Doc {
+    this.#materialise();
     return this.#doc;
+  }
+
+  /** `false` while the room answers from its stored log, without a doc (see `#materialise`). */
+  get isMaterialised(): boolean {
+    return this.#docReady;
+  }
+
+  /** The room's state vector: what it holds (stored or applied), without materialising the doc. */
+  stateVector(): Uint8Array {
+    return this.#lazy?.vector ?? Y.encodeStateVector(this.#doc);
   }
 
   /** Loads the doc from storage; every caller shares one load. Rejects when stored data is unusable. */
@@ -178,31 +240,70 @@ export class Room {
     try {
       await this.#options.after;
       const stored = await this.#options.storage.load(this.name);
-      try {
-        this.#doc.transact(() => {
-          for (const update of stored.updates) Y.applyUpdate(this.#doc, update);
-        });
-      } catch (err) {
-        throw new Error(`stored updates of ${this.name} are corrupt: ${errorMessage(err)}`);
+      // Not applied yet: most rooms a new subscriber loads (a fresh device
+      // pulls every doc of a workspace) only ever answer its SyncStep1, and
+      // the stored log is that answer. Integrating it into a Y.Doc was most of
+      // the relay's work per doc (bench/README.md, "Cold load", fourth round).
+      // Without a known vector, decoding the log for one refuses unreadable data here.
+      if (stored.updates.length > 0) {
+        try {
+          const update =
+            stored.updates.length === 1
+              ? (stored.updates[0] as Uint8Array)
+              : Y.mergeUpdates(stored.updates);
+          const known = this.#options.durableVector?.();
+          this.#lazy = { update, vector: known ?? Y.encodeStateVectorFromUpdate(update) };
+        } catch (err) {
+          throw new Error(`stored updates of ${this.name} are corrupt: ${errorMessage(err)}`);
+        }
       }
       this.#storedCount = stored.updates.length;
     } catch (err) {
       this.#state = 'unloaded';
-      this.#doc.destroy();
+      this.#docOrNull?.destroy();
       this.#options.log('room.load_failed', { doc: this.name, error: errorMessage(err) });
       this.#options.onUnloaded(this);
       throw err;
     }
-    this.#doc.on('update', (update: Uint8Array, origin: unknown) =>
-      this.#onDocUpdate(update, origin),
-    );
-    this.#awareness.on('update', (change: AwarenessChange, origin: unknown) =>
-      this.#onAwarenessUpdate(change, origin),
-    );
     this.#state = 'open';
     this.#options.log('room.loaded', { doc: this.name, storedUpdates: this.#storedCount });
-    this.#reportDurable();
+    // An empty log has nothing to defer. A lazy room's durable state is
+    // reported when the relay's index is next read (`reportDurable`: peer
+    // digests, lag), which builds the doc then, or when it materialises. So a
+    // fingerprint record that lags storage (a crash before it was written) is
+    // still corrected before any digest uses it, as when loads reported.
+    if (this.#lazy === null) this.#materialise();
+    else {
+      this.#durableDirty = true;
+      this.#durableChanged();
+    }
     if (this.#members.size === 0) this.#scheduleIdle();
+  }
+
+  /**
+   * Builds the doc from the stored log, once: before anything that reads or
+   * changes the doc's content (a non-empty update, a compaction, `doc`).
+   * SyncStep1 answers, state vectors, acks and awareness do not need it.
+   */
+  #materialise(): void {
+    if (this.#docReady) return;
+    const lazy = this.#lazy;
+    if (lazy !== null) {
+      try {
+        Y.applyUpdate(this.#doc, lazy.update);
+      } catch (err) {
+        // The log stays the room's truth (answers keep coming from it); writes,
+        // which need the doc, fail until the stored data is repaired.
+        throw new Error(`stored updates of ${this.name} are corrupt: ${errorMessage(err)}`);
+      }
+    }
+    this.#lazy = null;
+    this.#docReady = true;
+    this.#doc.on('update', this.#docUpdated);
+    this.#doc.on('afterTransaction', (transaction: Y.Transaction) => {
+      if (this.#quiet) this.#quietTransaction = transaction;
+    });
+    this.#reportDurable();
   }
 
   /** Adds a member (after `load` resolved). Live updates and awareness changes reach it from now on. */
@@ -224,20 +325,22 @@ export class Room {
     for (const id of controlled) {
       if (this.#awarenessOwner.get(id) === member) this.#awarenessOwner.delete(id);
     }
-    if (controlled.size > 0 && this.#state === 'open') {
-      awarenessProtocol.removeAwarenessStates(this.#awareness, [...controlled], 'leave');
+    const awareness = this.#awarenessOrNull;
+    if (controlled.size > 0 && this.#state === 'open' && awareness !== null) {
+      awarenessProtocol.removeAwarenessStates(awareness, [...controlled], 'leave');
     }
     if (this.#members.size === 0 && this.#state === 'open') this.#scheduleIdle();
   }
 
   /** A `SyncStep1` message carrying the room's state vector. */
   syncStep1(): Uint8Array {
-    return encodeSyncStep1(Y.encodeStateVector(this.#doc));
+    return encodeSyncStep1(this.stateVector());
   }
 
   /** An `Awareness` message with every known state, or `undefined` when nobody is present. */
   awarenessStates(): Uint8Array | undefined {
-    const clients = [...this.#awareness.getStates().keys()];
+    if (this.#awarenessOrNull === null) return undefined;
+    const clients = [...this.#awarenessOrNull.getStates().keys()];
     if (clients.length === 0) return undefined;
     return encodeAwarenessMessage(
       awarenessProtocol.encodeAwarenessUpdate(this.#awareness, clients),
@@ -255,16 +358,30 @@ export class Room {
     if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
     switch (message.type) {
       case YMessageType.Sync:
+        // Peer relays exchange a doc when its fingerprint differs (anti-entropy):
+        // building it reports its durable state, which corrects a stale index entry.
+        if (member.peer === true) this.#materialise();
         if (message.step === SyncStep.Step1) {
           let update: Uint8Array;
           try {
-            update = Y.encodeStateAsUpdate(this.#doc, message.payload);
+            const lazy = this.#lazy;
+            update =
+              lazy === null
+                ? Y.encodeStateAsUpdate(this.#doc, message.payload)
+                : diffStored(lazy, message.payload);
           } catch (err) {
             throw new ProtocolError(`bad state vector: ${errorMessage(err)}`);
           }
           if (seq !== undefined) this.requestAck(member, seq);
           return [encodeSyncStep2(update)];
         }
+        // An empty update changes nothing (a subscriber's usual answer to our
+        // SyncStep1): it needs an ack, not the doc.
+        if (!this.#docReady && isEmptyUpdate(message.payload)) {
+          if (seq !== undefined) this.requestAck(member, seq);
+          return [];
+        }
+        this.#materialise();
         this.#applyUpdate(member, message.payload);
         if (seq !== undefined) this.requestAck(member, seq);
         return [];
@@ -358,23 +475,40 @@ export class Room {
     // here or the update starts beyond the doc's clock for a client (it would
     // be held back itself): those wait for what they need, as before. Storage
     // and acks are unchanged.
-    this.#forwarded = member.peer !== true && !this.#echo && this.#continues(update);
-    if (this.#forwarded) this.#fanOut(update, member, false);
+    const forwarded = member.peer !== true && !this.#echo && this.#continues(update);
+    if (forwarded) {
+      this.#fanOut(update, member, false);
+      // Its doc update event would only be dropped (it was sent on already):
+      // integrate without one. Encoding that update was ~2 % of a busy
+      // relay's CPU under fan-out (bench/README.md, "Fan-out", fourth round).
+      // What changed is read from the transaction instead.
+      this.#doc.off('update', this.#docUpdated);
+      this.#quiet = true;
+      this.#quietTransaction = null;
+    }
     try {
       Y.applyUpdate(this.#doc, update, member);
     } catch (err) {
       // Yjs may fail halfway (an update that is well-formed but inconsistent):
       // what it did apply is in the doc and was sent on, so it must be stored
       // too, or acks would vouch for state that is not durable.
-      for (const applied of this.#emitted) this.#enqueue(applied);
+      const applied = forwarded ? this.#quietlyApplied() : this.#emitted;
+      for (const part of applied) this.#enqueue(part);
       throw new UpdateRejectedError(
         `update could not be applied: ${errorMessage(err)}`,
         CloseCode.UpdateRejected,
         'update_rejected',
       );
     } finally {
+      if (forwarded) {
+        this.#quiet = false;
+        this.#doc.on('update', this.#docUpdated);
+        if (this.#quietTransaction !== null && transactionChanged(this.#quietTransaction)) {
+          this.#changed = true;
+        }
+        this.#quietTransaction = null;
+      }
       this.#echo = false;
-      this.#forwarded = false;
       this.#emitted = null;
     }
     // Store the update as received: parts waiting for missing dependencies are
@@ -410,11 +544,20 @@ export class Room {
     }
   }
 
+  /**
+   * What the failed quiet transaction put into the doc, as one update: the
+   * structs added since its start and the doc's whole delete set (deletions
+   * repeat harmlessly). Only on the rare failure path.
+   */
+  #quietlyApplied(): Uint8Array[] {
+    const transaction = this.#quietTransaction;
+    if (transaction === null || !transactionChanged(transaction)) return [];
+    return [Y.encodeStateAsUpdate(this.#doc, Y.encodeStateVector(transaction.beforeState))];
+  }
+
   #onDocUpdate(update: Uint8Array, origin: unknown): void {
     this.#changed = true;
     this.#emitted?.push(update);
-    // Already forwarded as received, unless it released held-back parts.
-    if (this.#forwarded && !this.#echo) return;
     this.#fanOut(update, origin, this.#echo);
   }
 
@@ -448,6 +591,11 @@ export class Room {
   }
 
   #reportDurable(): void {
+    // The fingerprint walks the doc: build it first (that reports, once built).
+    if (!this.#docReady) {
+      this.#materialise();
+      return;
+    }
     this.#durableDirty = false;
     const onDurable = this.#options.onDurable;
     if (onDurable === undefined) return;
@@ -521,7 +669,7 @@ export class Room {
     if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
     const batch = this.#pending ?? this.#inflight;
     if (batch === null) {
-      member.ack([seq], Y.encodeStateVector(this.#doc));
+      member.ack([seq], this.stateVector());
       return;
     }
     const seqs = batch.acks.get(member);
@@ -689,20 +837,79 @@ export class Room {
     }
     try {
       await this.flush();
-      if (compact && this.#storedCount > 1) await this.#compact();
+      if (compact && this.#storedCount > 1) {
+        // The snapshot is encoded from the doc: never from one that was not built.
+        this.#materialise();
+        await this.#compact();
+      }
     } catch (err) {
       this.#options.log('room.unload_flush_failed', { doc: this.name, error: errorMessage(err) });
     }
     // The index keeps the last durable state of an unloaded doc: report it while the doc exists.
-    this.reportDurable();
+    // A room that never built its doc changed nothing: the index keeps what it had.
+    if (this.#docReady) this.reportDurable();
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#state = 'unloaded';
     this.#members.clear();
-    this.#doc.destroy();
+    // Destroying the doc stops its awareness too.
+    this.#docOrNull?.destroy();
     this.#options.log('room.unloaded', { doc: this.name });
     this.#options.onUnloaded(this);
   }
+}
+
+/** Yjs's own test for whether a transaction has an update to emit (`writeUpdateMessageFromTransaction`). */
+function transactionChanged(transaction: Y.Transaction): boolean {
+  if (transaction.deleteSet.clients.size > 0) return true;
+  for (const [client, clock] of transaction.afterState) {
+    if (transaction.beforeState.get(client) !== clock) return true;
+  }
+  return false;
+}
+
+/** `[0, 0]`: no structs, no deletions. */
+function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
+
+/** A room's stored log while it has no doc, and an answer derived from it. */
+interface StoredLog {
+  /** The log as one update (its only record, or the records merged). */
+  update: Uint8Array;
+  /** Its state vector (the index's durable one, or decoded from `update`). */
+  vector: Uint8Array;
+  /** A state vector whose answer held no structs, and that answer: the delete set alone. */
+  covering?: Map<number, number>;
+  deletesOnly?: Uint8Array;
+}
+
+/**
+ * What a peer with state vector `stateVector` lacks of the stored log: the
+ * structs and delete set `Y.encodeStateAsUpdate` of the doc would give. All
+ * of it for an empty vector (a fresh subscriber), else `Y.diffUpdate`, which
+ * reads the whole log: its answer to a vector that covers every struct (a
+ * returning subscriber, usually) is the delete set alone, and is reused for
+ * any vector at least as far on. Throws on an unreadable vector.
+ */
+function diffStored(log: StoredLog, stateVector: Uint8Array): Uint8Array {
+  if (stateVector.length === 1 && stateVector[0] === 0) return log.update;
+  const remote = Y.decodeStateVector(stateVector);
+  if (log.covering !== undefined && log.deletesOnly !== undefined) {
+    let covers = true;
+    for (const [client, clock] of log.covering) {
+      if ((remote.get(client) ?? 0) < clock) covers = false;
+    }
+    // Further on than a vector that left no structs: none again, and the same delete set.
+    if (covers) return log.deletesOnly;
+  }
+  const answer = Y.diffUpdate(log.update, stateVector);
+  // A V1 update starts with how many clients' structs it holds.
+  if (answer[0] === 0) {
+    log.covering = remote;
+    log.deletesOnly = answer;
+  }
+  return answer;
 }
 
 interface AwarenessChange {
