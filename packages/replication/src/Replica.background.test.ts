@@ -150,3 +150,112 @@ describe('Replica.holdBackground', () => {
     await replica.whenSynced();
   });
 });
+
+describe('Replica background pacing (maxBackgroundInFlight)', () => {
+  const many = Array.from({ length: 12 }, (_, i) => `w/p${String(i).padStart(2, '0')}`);
+
+  async function seedMany(w: ReplicaWorld): Promise<void> {
+    for (const name of many) {
+      const doc = new Y.Doc();
+      doc.getText('body').insert(0, `text of ${name}`);
+      await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
+    }
+  }
+
+  /** Records each doc's first upward message and whether the relay's step 2 came down. */
+  function pacedWorld(onAsk?: (order: string[]) => void): {
+    w: ReplicaWorld;
+    order: string[];
+    maxOutstanding: () => number;
+  } {
+    const order: string[] = [];
+    const answered = new Set<string>();
+    let maxOutstanding = 0;
+    const w = new ReplicaWorld({
+      observe: (frame, direction) => {
+        let decoded: ReturnType<typeof decodeFrame>;
+        try {
+          decoded = decodeFrame(frame);
+        } catch {
+          return;
+        }
+        if (decoded.type !== FrameType.Docs) return;
+        for (const { docName, message } of decoded.messages) {
+          if (direction === 'down') {
+            // A y-protocols SyncStep2: type 0, step 1.
+            if (message[0] === 0 && message[1] === 1) answered.add(docName);
+          } else if (!order.includes(docName)) {
+            order.push(docName);
+            // Asked for but not answered yet: a lower bound of the replica's in-flight set.
+            const outstanding = order.filter((n) => !answered.has(n)).length;
+            maxOutstanding = Math.max(maxOutstanding, outstanding);
+            onAsk?.(order);
+          }
+        }
+      },
+    });
+    worlds.push(w);
+    return { w, order, maxOutstanding: () => maxOutstanding };
+  }
+
+  it('keeps at most the cap of background docs in flight, and claims synced only when all are', async () => {
+    const { w, order, maxOutstanding } = pacedWorld();
+    await seedMany(w);
+    const replica = w.replica({ maxBackgroundInFlight: 2 });
+    for (const name of many) replica.track(name);
+    await eventually(() => order.length > 0, 'first background doc asked for');
+    // Queued docs count as syncing: nothing claims the workspace synced early.
+    expect(replica.progress.total).toBe(many.length);
+    expect(replica.status.state).toBe('syncing');
+    await replica.whenSynced();
+    expect(maxOutstanding()).toBeLessThanOrEqual(2);
+    expect(replica.progress).toEqual({ synced: many.length, total: many.length });
+    for (const name of many) {
+      expect(textOf(await replica.readStored(name))).toBe(`text of ${name}`);
+    }
+    expect(w.errors).toEqual([]);
+  });
+
+  it('an opened doc goes ahead of the queued background docs', async () => {
+    const { w, order } = pacedWorld();
+    await seedMany(w);
+    const replica = w.replica({ maxBackgroundInFlight: 1 });
+    for (const name of many) replica.track(name);
+    await eventually(() => order.length > 0, 'first background doc asked for');
+    const last = many[many.length - 1]!;
+    const opened = await replica.open(last);
+    await eventually(() => opened.doc.getText('body').toString() === `text of ${last}`, 'opened');
+    // Queued last, asked for among the first: it did not wait for the queue.
+    expect(order.indexOf(last)).toBeLessThan(many.length / 2);
+    await replica.whenSynced();
+    expect(w.errors).toEqual([]);
+  });
+
+  it('frees the slots of a dropped connection: every doc still syncs after a reconnect', async () => {
+    let dropped = false;
+    // Cut the link while the first window is asked for and unanswered.
+    const { w } = pacedWorld((order) => {
+      if (order.length !== 2) return;
+      queueMicrotask(() => {
+        w.network.setOnline(false);
+        dropped = true;
+      });
+    });
+    await seedMany(w);
+    const replica = w.replica({ maxBackgroundInFlight: 2 });
+    for (const name of many) replica.track(name);
+    await eventually(() => dropped && replica.status.state !== 'syncing', 'link dropped');
+    expect(replica.progress.synced).toBeLessThan(many.length);
+    w.network.setOnline(true);
+    await replica.whenSynced();
+    for (const name of many) {
+      expect(textOf(await replica.readStored(name))).toBe(`text of ${name}`);
+    }
+  });
+
+  it('rejects a cap that is not a positive integer', () => {
+    const { w } = pacedWorld();
+    expect(() => w.replica({ maxBackgroundInFlight: 0 })).toThrow(TypeError);
+    expect(() => w.replica({ maxBackgroundInFlight: 1.5 })).toThrow(TypeError);
+  });
+});

@@ -109,6 +109,13 @@ export interface ReplicaOptions {
   /** y-websocket relays only: doc sockets kept open at once for docs that are synced but not open (default 4). */
   maxBackgroundSockets?: number;
   /**
+   * Background docs (tracked, not open, nothing of ours to send) whose initial
+   * exchange may be in flight at once; the rest wait in a queue (default 512).
+   * Subscribing a whole workspace in one burst put an opened note's storage
+   * read and sync behind thousands of background answers (bench `coldload`).
+   */
+  maxBackgroundInFlight?: number;
+  /**
    * Name of a BroadcastChannel shared by tabs of this workspace; omit to
    * disable. Replicas on one channel must share one storage (one IndexedDB
    * database): a tab stores its own changes and others only re-read them.
@@ -288,8 +295,12 @@ export class Replica implements DocSource {
   #summaryStale = new Set<string>();
   /** Open `holdBackground` holds: while any is open, background docs wait to subscribe. */
   #backgroundHolds = 0;
-  /** Background docs that would have subscribed during a hold (names). */
+  /** Background docs waiting to subscribe: held by `holdBackground`, or paced (names, in order). */
   #deferred = new Set<string>();
+  /** Background docs subscribed and whose initial exchange is not done yet (at most `#backgroundCap`). */
+  #inFlight = new Set<string>();
+  #backgroundCap: number;
+  #pumpTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(options: ReplicaOptions) {
     if (!options?.storage) throw new TypeError('Replica needs a storage adapter');
@@ -298,6 +309,11 @@ export class Replica implements DocSource {
       throw new TypeError('now must be a function returning ms since the epoch');
     }
     this.#now = options.now ?? Date.now;
+    const cap = options.maxBackgroundInFlight ?? 512;
+    if (!Number.isInteger(cap) || cap < 1) {
+      throw new TypeError('maxBackgroundInFlight must be a positive integer');
+    }
+    this.#backgroundCap = cap;
     for (const { url } of this.#endpoints) {
       this.#relayStats.set(url, { relayId: null, lastAckAt: null, rttMs: null });
     }
@@ -808,24 +824,64 @@ export class Replica implements DocSource {
       released = true;
       this.#backgroundHolds--;
       if (this.#backgroundHolds > 0 || this.#destroyed) return;
-      const link = this.#link;
-      const waiting = [...this.#deferred];
-      this.#deferred.clear();
-      if (link?.state === 'ready') {
-        const entries: DocEntry[] = [];
-        for (const name of waiting) {
-          const entry = this.#entries.get(name);
-          if (entry && needed(entry) && entry.subEpoch !== link.epoch) entries.push(entry);
-        }
-        void this.#subscribe(entries);
-      }
-      this.#notify();
+      this.#pump();
     };
   }
 
-  /** A background doc whose first sync waits for `holdBackground` to be released. */
+  /** Tracked, not open, nothing of ours to send: its sync can wait. */
+  #isBackground(entry: DocEntry): boolean {
+    return entry.live === null && !entry.dirty && entry.unsaved === 0;
+  }
+
+  /** A background doc whose first sync waits: held, or behind the in-flight cap (FIFO). */
   #defers(entry: DocEntry): boolean {
-    return this.#backgroundHolds > 0 && entry.live === null && !entry.dirty && entry.unsaved === 0;
+    if (!this.#isBackground(entry)) return false;
+    return (
+      this.#backgroundHolds > 0 ||
+      this.#deferred.size > 0 ||
+      this.#inFlight.size >= this.#backgroundCap
+    );
+  }
+
+  /**
+   * Subscribes waiting background docs up to the in-flight cap. Open docs and
+   * docs with changes to send never wait here (`#sync` subscribes them at
+   * once), so an opened note's storage read and sync exchange queue behind
+   * at most one window of background answers, not the whole workspace.
+   */
+  #pump(): void {
+    if (this.#pumpTimer !== null) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = null;
+    const link = this.#link;
+    if (this.#destroyed || this.#backgroundHolds > 0 || link?.state !== 'ready') {
+      this.#notify();
+      return;
+    }
+    const batch: DocEntry[] = [];
+    for (const name of this.#deferred) {
+      if (this.#inFlight.size >= this.#backgroundCap) break;
+      this.#deferred.delete(name);
+      const entry = this.#entries.get(name);
+      if (!entry || !needed(entry) || entry.subEpoch === link.epoch) continue;
+      if (this.#isBackground(entry)) this.#inFlight.add(name);
+      batch.push(entry);
+    }
+    void this.#subscribe(batch);
+    this.#notify();
+  }
+
+  /**
+   * Pumps on a later task, not in this one: the docs settled by one relay frame
+   * leave as one batch, and input events (a click opening a note) run first.
+   */
+  #schedulePump(): void {
+    if (this.#pumpTimer !== null || this.#destroyed || this.#deferred.size === 0) return;
+    this.#pumpTimer = setTimeout(() => this.#pump(), 0);
+  }
+
+  /** A background doc's initial exchange ended (done, refused, left or lost): its slot frees. */
+  #settled(docName: string): void {
+    if (this.#inFlight.delete(docName)) this.#schedulePump();
   }
 
   /** Connect now, skipping the backoff wait (also done on the browser's `online` event). */
@@ -843,6 +899,8 @@ export class Replica implements DocSource {
       }
     }
     this.#destroyed = true;
+    if (this.#pumpTimer !== null) clearTimeout(this.#pumpTimer);
+    this.#pumpTimer = null;
     this.#removeOnlineListener?.();
     this.#link?.stop();
     this.#tabs?.close();
@@ -1416,9 +1474,11 @@ export class Replica implements DocSource {
     if (needed(entry) && !subscribed) {
       if (this.#defers(entry)) {
         this.#deferred.add(entry.name);
+        this.#schedulePump();
         return;
       }
       this.#deferred.delete(entry.name);
+      if (this.#isBackground(entry)) this.#inFlight.add(entry.name);
       void this.#subscribe([entry]);
     } else if (!needed(entry) && subscribed) this.#leave(entry);
   }
@@ -1480,6 +1540,7 @@ export class Replica implements DocSource {
     entry.awaitSeq = null;
     this.#subscribed.delete(entry.name);
     this.#awaitingInitial.delete(entry.name);
+    this.#settled(entry.name);
     if (link && isValidDocName(entry.name)) {
       link.leave(entry.name, entry.seqEpoch === link.epoch ? entry.sentSeq : 0);
     }
@@ -1493,6 +1554,8 @@ export class Replica implements DocSource {
       // Whatever was in flight on the old connection is unacknowledged now.
       this.#subscribed.clear();
       this.#awaitingInitial.clear();
+      // Their slots belong to the old connection; `#onLinkReady` queues them again.
+      this.#inFlight.clear();
       for (const entry of this.#entries.values()) {
         entry.subEpoch = 0;
         entry.awaitSeq = null;
@@ -1512,6 +1575,7 @@ export class Replica implements DocSource {
     entry.initialDone = false;
     this.#subscribed.delete(docName);
     this.#awaitingInitial.delete(docName);
+    this.#settled(docName);
     dropRelayAwareness(entry);
     this.#sync(entry);
   }
@@ -1552,11 +1616,11 @@ export class Replica implements DocSource {
     const entries: DocEntry[] = [];
     for (const entry of this.#entries.values()) {
       if (!needed(entry)) continue;
-      if (this.#defers(entry)) this.#deferred.add(entry.name);
+      if (this.#isBackground(entry)) this.#deferred.add(entry.name);
       else entries.push(entry);
     }
     void this.#subscribe(entries);
-    this.#notify();
+    this.#pump();
   }
 
   #onRelayDocs(messages: DocMessage[]): void {
@@ -1644,6 +1708,8 @@ export class Replica implements DocSource {
         await this.#applyRemote(entry, message.payload, deletes);
         if (message.step === SyncStep.Step2 && entry.subEpoch === epoch) {
           entry.relayStep2Done = true;
+          // The relay's answer is stored: what is left (our answer's ack) costs us nothing.
+          this.#settled(docName);
           this.#checkInitialDone(entry);
         }
         return;
@@ -1739,6 +1805,7 @@ export class Replica implements DocSource {
     if (entry.seqEpoch !== link.epoch || entry.ackedSeq < entry.reconciledSeq) return;
     entry.initialDone = true;
     this.#awaitingInitial.delete(entry.name);
+    this.#settled(entry.name);
     this.#lastSyncAt = this.#now();
     this.#infoChanged();
   }
@@ -1764,6 +1831,7 @@ export class Replica implements DocSource {
   #refuse(entry: DocEntry, reason: string): void {
     entry.refused = reason;
     this.#awaitingInitial.delete(entry.name);
+    this.#settled(entry.name);
     this.#onError(new Error(`relay refused doc ${entry.name}: ${reason}`));
     this.#notify();
   }
