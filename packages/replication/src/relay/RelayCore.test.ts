@@ -30,6 +30,7 @@ import {
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { RecordingConnection } from '../testing/index.ts';
 import { RelayCore } from './RelayCore.ts';
+import { edit } from './testing/roomMember.ts';
 
 const HELLO = encodeHello({
   protocol: PROTOCOL_NAME,
@@ -53,12 +54,6 @@ function connectYws(core: RelayCore, docName: string) {
   const conn = new RecordingConnection();
   const handler = core.acceptYWebsocket(conn, docName);
   return { conn, handler };
-}
-
-function edit(doc: Y.Doc, text: string, index = 0): Uint8Array {
-  const before = Y.encodeStateVector(doc);
-  doc.getText('body').insert(index, text);
-  return Y.encodeStateAsUpdate(doc, before);
 }
 
 function framesOf<T extends Frame['type']>(

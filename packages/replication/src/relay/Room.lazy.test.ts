@@ -10,8 +10,9 @@ import {
   YMessageType,
 } from '../protocol.ts';
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
-import { Room, type RoomMember } from './Room.ts';
+import { Room } from './Room.ts';
 import { roomContains } from './roomContains.ts';
+import { edit, member, type TestMember } from './testing/roomMember.ts';
 
 // A room answers a subscriber's SyncStep1 from the stored log and builds its
 // Y.Doc only when something needs the doc's content (bench/README.md, "Cold
@@ -20,21 +21,6 @@ import { roomContains } from './roomContains.ts';
 const DOC = 'w1/n1';
 const EMPTY_VECTOR = new Uint8Array([0]);
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
-
-interface TestMember extends RoomMember {
-  sent: YMessage[];
-  acks: { seqs: readonly number[]; stateVector: Uint8Array }[];
-}
-
-function member(): TestMember {
-  const m: TestMember = {
-    sent: [],
-    acks: [],
-    send: (message) => m.sent.push(decodeYMessage(message)),
-    ack: (seqs, stateVector) => m.acks.push({ seqs: [...seqs], stateVector }),
-  };
-  return m;
-}
 
 function makeRoom(storage: StorageAdapter, durableVector?: Uint8Array) {
   const durable: Uint8Array[] = [];
@@ -52,12 +38,6 @@ function makeRoom(storage: StorageAdapter, durableVector?: Uint8Array) {
     onDurableChanged: (r) => changed.push(r),
   });
   return { room, durable, changed };
-}
-
-function edit(doc: Y.Doc, text: string, index = 0): Uint8Array {
-  const before = Y.encodeStateVector(doc);
-  doc.getText('body').insert(index, text);
-  return Y.encodeStateAsUpdate(doc, before);
 }
 
 function step1(stateVector: Uint8Array): YMessage {

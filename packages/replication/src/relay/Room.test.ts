@@ -11,7 +11,8 @@ import {
   YMessageType,
 } from '../protocol.ts';
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
-import { Room, type RoomMember, type RoomOptions } from './Room.ts';
+import { Room, type RoomOptions } from './Room.ts';
+import { edit, member, type TestMember } from './testing/roomMember.ts';
 
 const DOC = 'w1/n1';
 
@@ -68,22 +69,6 @@ function instrumented(inner: StorageAdapter = new MemoryStorage()) {
   };
 }
 
-interface TestMember extends RoomMember {
-  sent: YMessage[];
-  /** One entry per `ack` call (one per commit). */
-  acks: { seqs: readonly number[]; stateVector: Uint8Array }[];
-}
-
-function member(): TestMember {
-  const m: TestMember = {
-    sent: [],
-    acks: [],
-    send: (message) => m.sent.push(decodeYMessage(message)),
-    ack: (seqs, stateVector) => m.acks.push({ seqs: [...seqs], stateVector }),
-  };
-  return m;
-}
-
 function makeRoom(storage: StorageAdapter, options: Partial<RoomOptions> = {}) {
   const unloaded: Room[] = [];
   const events: string[] = [];
@@ -97,13 +82,6 @@ function makeRoom(storage: StorageAdapter, options: Partial<RoomOptions> = {}) {
     ...options,
   });
   return { room, unloaded, events };
-}
-
-/** A client-side edit, returned as the update it produced. */
-function edit(doc: Y.Doc, text: string, index = 0): Uint8Array {
-  const before = Y.encodeStateVector(doc);
-  doc.getText('body').insert(index, text);
-  return Y.encodeStateAsUpdate(doc, before);
 }
 
 function update(payload: Uint8Array): YMessage {
