@@ -415,10 +415,13 @@ function runLimit(w: Workload): LimitRun {
 async function startRelay(dataDir: string): Promise<SpawnedRelay> {
   // `TRACE_RELAY_CPU_PROF=<dir>`: the relay writes a V8 CPU profile there when it exits.
   const profDir = process.env.TRACE_RELAY_CPU_PROF;
+  // `TRACE_RELAY_BIN=<checkout>/apps/relay/bin/relay.mjs`: one relay for both sides of a client A/B.
+  const bin = process.env.TRACE_RELAY_BIN;
   return SpawnedRelay.start({
     dataDir,
     args: RELAY_ARGS,
     nodeArgs: profDir ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : [],
+    ...(bin ? { bin } : {}),
   });
 }
 

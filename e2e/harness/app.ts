@@ -3,7 +3,7 @@ import { type BrowserContext, expect, type Page } from '@playwright/test';
 /** Opens the app served by a relay in a fresh page and waits until it runs offline-capable. */
 export async function openApp(context: BrowserContext, url: string): Promise<Page> {
   const page = await context.newPage();
-  page.on('pageerror', (err) => console.log(`[pageerror] ${err.message}`));
+  page.on('pageerror', (err) => console.log(`[pageerror] ${err.stack ?? err.message}`));
   await page.goto(url);
   await page.waitForFunction(() => Boolean((window as LatticeWindow).__lattice?.store));
   await page.evaluate(async () => {

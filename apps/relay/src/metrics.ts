@@ -100,17 +100,33 @@ export function createRelayMetrics(
       this.set(source()?.rooms ?? 0);
     },
   });
+  // Frames are tallied in plain numbers and handed to the counters when
+  // scraped: even a bound series' `inc` (validation, hash-keyed store) per
+  // frame was ~1.2 % of a busy relay's samples under fan-out.
+  const tally = { in: { messages: 0, bytes: 0 }, out: { messages: 0, bytes: 0 } };
   const messages = new Counter({
     name: 'lattice_messages_total',
     help: 'WebSocket frames received (in) and sent (out).',
     labelNames: ['direction'] as const,
     registers,
+    collect() {
+      for (const direction of ['in', 'out'] as const) {
+        this.inc({ direction }, tally[direction].messages);
+        tally[direction].messages = 0;
+      }
+    },
   });
   const bytes = new Counter({
     name: 'lattice_bytes_total',
     help: 'Payload bytes of WebSocket frames received (in) and sent (out).',
     labelNames: ['direction'] as const,
     registers,
+    collect() {
+      for (const direction of ['in', 'out'] as const) {
+        this.inc({ direction }, tally[direction].bytes);
+        tally[direction].bytes = 0;
+      }
+    },
   });
   const ackLatency = new Histogram({
     name: 'lattice_ack_latency_seconds',
@@ -135,16 +151,6 @@ export function createRelayMetrics(
     bytes.inc({ direction }, 0);
   }
   for (const reason of REJECT_REASONS) rejected.inc({ reason }, 0);
-  const frameSeries = {
-    in: {
-      messages: messages.labels({ direction: 'in' }),
-      bytes: bytes.labels({ direction: 'in' }),
-    },
-    out: {
-      messages: messages.labels({ direction: 'out' }),
-      bytes: bytes.labels({ direction: 'out' }),
-    },
-  };
 
   return {
     registry,
@@ -156,10 +162,9 @@ export function createRelayMetrics(
       if (Number.isFinite(seconds) && seconds >= 0) ackLatency.observe(seconds);
     },
     frame(direction, size) {
-      // Bound series: `inc({ direction })` hashes the labels on every frame.
-      const series = frameSeries[direction];
-      series.messages.inc();
-      series.bytes.inc(size);
+      const series = tally[direction];
+      series.messages++;
+      series.bytes += size;
     },
     storageWrite(seconds) {
       if (Number.isFinite(seconds) && seconds >= 0) storageWrite.observe(seconds);

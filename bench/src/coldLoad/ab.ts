@@ -7,12 +7,16 @@
  * (another checkout's `apps/relay/bin/relay.mjs`), to compare relay changes too.
  *
  *   node --import tsx bench/src/coldLoad/ab.ts <distA> <distB> [rounds] [notes] [reloads]
+ *
+ * `FRESH_ONLY=1`: fresh loads only, each also reporting the page's main-thread
+ * task and script time (CDP `Performance` metrics) until every note is on the
+ * device — CPU figures that a loaded machine moves far less than wall time.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SpawnedRelay } from '@lattice/relay/testing';
-import { chromium } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
 import { figure, formatFigure } from '../lib/stats.ts';
 import { coldLoadData } from './generate.ts';
@@ -40,6 +44,50 @@ const builds = [
 const relays: Array<SpawnedRelay | RelayProcess> = [];
 const browser = await chromium.launch(chromiumLaunchOptions());
 const samples = new Map<string, SizeSamples>(builds.map((b) => [b.name, emptySamples()]));
+const freshOnly = process.env.FRESH_ONLY === '1';
+const freshCpu = new Map<string, { wall: number[]; task: number[]; script: number[] }>(
+  builds.map((b) => [b.name, { wall: [], task: [], script: [] }]),
+);
+
+/** One fresh load: wall time from navigation to every note on the device, and the page's CPU. */
+async function freshLoad(
+  browser: Browser,
+  url: string,
+  into: { wall: number[]; task: number[]; script: number[] },
+): Promise<void> {
+  const context = await browser.newContext();
+  try {
+    await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+    const page = await context.newPage();
+    const cdp = await context.newCDPSession(page);
+    await cdp.send('Performance.enable');
+    const t0 = Date.now();
+    await page.goto(`${url}/w/${ws?.workspaceId}`);
+    await page.waitForFunction(
+      (n) => {
+        const l = (
+          window as unknown as {
+            __lattice?: {
+              replica: { progress: { synced: number; total: number }; status: { state: string } };
+            };
+          }
+        ).__lattice;
+        return (
+          l !== undefined && l.replica.status.state === 'synced' && l.replica.progress.synced >= n
+        );
+      },
+      (ws?.notes ?? 0) + 1,
+      { timeout: 300_000, polling: 10 },
+    );
+    into.wall.push(Date.now() - t0);
+    const metrics = (await cdp.send('Performance.getMetrics')).metrics;
+    const ms = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
+    into.task.push(ms('TaskDuration'));
+    into.script.push(ms('ScriptDuration'));
+  } finally {
+    await context.close();
+  }
+}
 try {
   for (const build of builds) {
     const dataDir = join(scratch, build.name);
@@ -56,6 +104,15 @@ try {
     for (const i of order) {
       const build = builds[i] as (typeof builds)[number];
       console.log(`round ${r + 1}/${rounds}: ${build.name}`);
+      const relay = relays[i] as SpawnedRelay | RelayProcess;
+      if (freshOnly) {
+        await freshLoad(
+          browser,
+          relay.url,
+          freshCpu.get(build.name) as { wall: number[]; task: number[]; script: number[] },
+        );
+        continue;
+      }
       await latticeRun(
         browser,
         relays[i] as SpawnedRelay | RelayProcess,
@@ -75,7 +132,13 @@ try {
   }
   await rm(scratch, { recursive: true, force: true });
 }
-for (const [name, s] of samples) {
+for (const [name, c] of freshOnly ? freshCpu : []) {
+  console.log(`\n${name} (${notes} notes, ${rounds} fresh loads)`);
+  console.log(`  wall to all on device ${formatFigure(figure(c.wall, 'ms'))}`);
+  console.log(`  page task time        ${formatFigure(figure(c.task, 'ms'))}`);
+  console.log(`  page script time      ${formatFigure(figure(c.script, 'ms'))}`);
+}
+for (const [name, s] of freshOnly ? [] : samples) {
   console.log(`\n${name} (${notes} notes, ${rounds} rounds)`);
   for (const [key, values] of Object.entries(s) as Array<[string, number[]]>) {
     if (values.length > 0) console.log(`  ${key.padEnd(18)} ${formatFigure(figure(values, 'ms'))}`);

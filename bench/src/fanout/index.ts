@@ -25,6 +25,7 @@ import {
   type GeneratorCommand,
   type GeneratorReply,
   type System,
+  speaksLattice,
   wallNow,
 } from './messages.ts';
 import { RELAY_BENCH_ARGS, ServerProcess } from './servers.ts';
@@ -70,8 +71,13 @@ interface MeasureOptions {
   cpuProfDir?: string;
 }
 
-const SYSTEMS: readonly System[] = ['lattice', 'hocuspocus'];
-const LABEL: Record<System, string> = { lattice: 'Lattice relay', hocuspocus: 'Hocuspocus 4.7' };
+/** `floor` is a reference (what the wire alone costs on Node), not a competitor: no target reads it. */
+const SYSTEMS: readonly System[] = ['lattice', 'hocuspocus', 'floor'];
+const LABEL: Record<System, string> = {
+  lattice: 'Lattice relay',
+  hocuspocus: 'Hocuspocus 4.7',
+  floor: 'Transport floor (ws forward + ack)',
+};
 /** The issue's saturation criterion. */
 const SATURATION_P99_MS = 100;
 
@@ -190,7 +196,7 @@ export async function measure(
     const cpuPct = (i: number) => ((cpu1[i]! - cpu0[i]!) / seconds) * 100;
     // Deliveries and acks that never came (within the drain) count as infinitely late.
     const expectedDeliveries = sent * (shape.perDoc - 1);
-    const expectedAcks = system === 'lattice' ? sent : 0;
+    const expectedAcks = speaksLattice(system) ? sent : 0;
     return {
       system,
       shape,
@@ -209,7 +215,7 @@ export async function measure(
         p99: ack.percentile(0.99, expectedAcks),
       },
       deliveredFraction: sent === 0 ? Number.NaN : delivered / (sent * (shape.perDoc - 1)),
-      ackedFraction: system === 'lattice' && sent > 0 ? acked / sent : Number.NaN,
+      ackedFraction: speaksLattice(system) && sent > 0 ? acked / sent : Number.NaN,
       serverCpuPct: cpuPct(0),
       serverRssMiB: rss / 2 ** 20,
       generatorCpuPct: pids.slice(1).reduce((s, _, i) => s + cpuPct(i + 1), 0),
@@ -227,7 +233,7 @@ function describe(m: Measurement): string {
     `${m.system} ${m.shape.docs * m.shape.perDoc} clients @ ${m.shape.rate}/s ` +
     `(${Math.round(m.offered)} edits/s): delivery p50 ${m.delivery.p50.toFixed(1)} ` +
     `p99 ${m.delivery.p99.toFixed(1)} p999 ${m.delivery.p999.toFixed(1)} ms` +
-    (m.system === 'lattice'
+    (speaksLattice(m.system)
       ? `, ack p50 ${m.ack.p50.toFixed(1)} p99 ${m.ack.p99.toFixed(1)} ms`
       : '') +
     `, server ${m.serverCpuPct.toFixed(0)} % CPU ${m.serverRssMiB.toFixed(0)} MiB, ` +
@@ -277,9 +283,9 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const ladder = quick ? [20] : [10, 15, 20, 30, 40, 60, 80];
   const ladderDown = quick ? [1] : [2.5, 1, 0.4];
 
-  const main: Record<System, Measurement[]> = { lattice: [], hocuspocus: [] };
+  const main: Record<System, Measurement[]> = { lattice: [], hocuspocus: [], floor: [] };
   for (let r = 0; r < runs; r++) {
-    // Interleaved, alternating which goes first so neither always runs on a warmer machine.
+    // Interleaved, alternating the order so no system always runs on a warmer machine.
     const order = r % 2 === 0 ? SYSTEMS : [...SYSTEMS].reverse();
     for (const system of order) {
       say(`fanout run ${r + 1}/${runs}: ${system}, ${clients} clients / ${base.docs} docs…`);
@@ -291,8 +297,8 @@ async function run(options: BenchOptions): Promise<BenchResult> {
 
   // Saturation: step each system's offered load until p99 > 100 ms (interleaved per step).
   const points: Measurement[] = [];
-  const saturated: Record<System, boolean> = { lattice: false, hocuspocus: false };
-  const lastOk: Record<System, number> = { lattice: 0, hocuspocus: 0 };
+  const saturated: Record<System, boolean> = { lattice: false, hocuspocus: false, floor: false };
+  const lastOk: Record<System, number> = { lattice: 0, hocuspocus: 0, floor: 0 };
   for (const system of SYSTEMS) {
     const p99 = median(main[system].map((m) => m.delivery.p99));
     const ok = main[system].filter(keptUp).length * 2 > main[system].length;
@@ -327,7 +333,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       if (keptUp(m)) lastOk[system] = m.offered;
       else saturated[system] = true;
     }
-    if (saturated.lattice && saturated.hocuspocus) break;
+    if (SYSTEMS.every((s) => saturated[s])) break;
   }
 
   const figures: Record<string, Figure> = {};
@@ -369,16 +375,18 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     );
     fig(`${system}.saturationEditsPerSec`, [lastOk[system]], 'edits/s');
   }
-  fig(
-    'lattice.ackP50Ms',
-    main.lattice.map((m) => m.ack.p50),
-    'ms',
-  );
-  fig(
-    'lattice.ackP99Ms',
-    main.lattice.map((m) => m.ack.p99),
-    'ms',
-  );
+  for (const system of SYSTEMS.filter(speaksLattice)) {
+    fig(
+      `${system}.ackP50Ms`,
+      main[system].map((m) => m.ack.p50),
+      'ms',
+    );
+    fig(
+      `${system}.ackP99Ms`,
+      main[system].map((m) => m.ack.p99),
+      'ms',
+    );
+  }
   // Ratios per interleaved pair (run r of each), then the median.
   const pairs = main.lattice.map((l, i) => [l, main.hocuspocus[i]!] as const);
   const cpuRatio = fig(
@@ -393,6 +401,23 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   );
   const satRatio = lastOk.hocuspocus > 0 ? lastOk.lattice / lastOk.hocuspocus : Number.NaN;
   figures['ratio.saturationLatticeOverHocuspocus'] = figure([satRatio], '×');
+  // What share of Hocuspocus's CPU the wire alone takes: above 0.5, "≤ ½ Hocuspocus" is out of reach on Node.
+  const floorPairs = main.floor.map((f, i) => [f, main.hocuspocus[i]!, main.lattice[i]!] as const);
+  const floorCpuRatio = fig(
+    'ratio.cpuFloorOverHocuspocus',
+    floorPairs.map(([f, h]) => f.serverCpuPct / h.serverCpuPct),
+    '×',
+  );
+  const floorRssRatio = fig(
+    'ratio.rssFloorOverHocuspocus',
+    floorPairs.map(([f, h]) => f.serverRssMiB / h.serverRssMiB),
+    '×',
+  );
+  const latticeOverFloor = fig(
+    'ratio.cpuLatticeOverFloor',
+    floorPairs.map(([f, , l]) => l.serverCpuPct / f.serverCpuPct),
+    '×',
+  );
 
   const satText = (s: System) => {
     if (lastOk[s] === 0) {
@@ -429,8 +454,10 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       lat('deliveryP50Ms'),
       lat('deliveryP99Ms'),
       lat('deliveryP999Ms'),
-      system === 'lattice' ? lat('ackP50Ms') : 'n/a (no durable acks)',
-      system === 'lattice' ? lat('ackP99Ms') : 'n/a',
+      speaksLattice(system)
+        ? `${lat('ackP50Ms')}${system === 'floor' ? ' (not durable)' : ''}`
+        : 'n/a (no durable acks)',
+      speaksLattice(system) ? lat('ackP99Ms') : 'n/a',
       f('serverCpuPct', 0),
       f('serverRssMiB', 0),
       f('generatorCpuPct', 0),
@@ -443,7 +470,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       pct(median(ms.map((m) => m.deliveredFraction))),
     ]);
   }
-  for (const m of points.slice(2)) {
+  for (const m of points.slice(SYSTEMS.length)) {
     rows.push([
       `${LABEL[m.system]} (saturation step)`,
       `${m.shape.docs * m.shape.perDoc} clients / ${m.shape.docs} docs / ${m.shape.rate} per s`,
@@ -451,8 +478,8 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       num(m.delivery.p50),
       num(m.delivery.p99),
       num(m.delivery.p999),
-      m.system === 'lattice' ? num(m.ack.p50) : 'n/a',
-      m.system === 'lattice' ? num(m.ack.p99) : 'n/a',
+      speaksLattice(m.system) ? num(m.ack.p50) : 'n/a',
+      speaksLattice(m.system) ? num(m.ack.p99) : 'n/a',
       m.serverCpuPct.toFixed(0),
       m.serverRssMiB.toFixed(0),
       m.generatorCpuPct.toFixed(0),
@@ -537,12 +564,14 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   });
 
   const gen = (s: System) => formatFigure(figures[`${s}.generatorCpuPct`]!, 0);
+  const fl = (name: string) => figures[`floor.${name}`]!;
   const notes = [
+    `Transport floor (a reference, not a competitor; \`floorServer.mjs\`): a minimal \`ws\` server with the relay's ws options and per-turn write batching that only forwards each received update to the doc's other members and acks it at once (no CRDT, no storage), driven by the same Lattice clients. CPU ${formatFigure(fl('serverCpuPct'), 0)} % of a core = ${formatFigure(floorCpuRatio, 2)} of Hocuspocus's in the same rounds (Lattice = ${formatFigure(latticeOverFloor, 2)} the floor); RSS ${formatFigure(fl('serverRssMiB'), 0)} MiB (${formatFigure(floorRssRatio, 2)} Hocuspocus); delivery p99 ${latency(fl('deliveryP99Ms'))} ms; saturation ${satText('floor')}. A floor above 0.5× Hocuspocus's CPU would put "relay CPU ≤ ½ Hocuspocus" out of reach for any Node relay that acks each edit.`,
     `Each run: a fresh server process (Lattice: \`relay.mjs --auth off\` with LevelDB in a temp dir, group commit, durable acks; flags ${RELAY_BENCH_ARGS.join(' ')} because every client comes from 127.0.0.1 — rate limit at its default 500 frames/s, far above one typist; Hocuspocus: \`new Server()\` defaults, no persistence extension).`,
     `${clients} clients, ${base.perDoc} per doc, one WebSocket each, in ${timing.generators} load-generator processes (members of a doc split across them); each edit types one character and stamps its send time in a Y.Map under its own key; every other member records send → applied. Edit intervals jittered uniformly ±50 %. Warm-up ${timing.warmupMs / 1000} s, window ${timing.measureMs / 1000} s, drain ${timing.drainMs / 1000} s; ${runs} run(s) per system, interleaved (alternating order).`,
     'Both sides use raw-frame clients doing the same work per message (decode, apply to a Y.Doc); the stock @hocuspocus/provider does more per message and would load the generators unevenly.',
     'Hocuspocus has no durable acks (its SyncStatus is "applied in memory"), so only Lattice has ack latency. Lattice does strictly more work per edit: a synced LevelDB write per 3 ms group commit and an Ack frame back.',
-    `Load generators used ${gen('lattice')} (Lattice runs) and ${gen('hocuspocus')} (Hocuspocus runs) of a core; the machine has 2 cores shared with other work, so absolute latencies are noisy.`,
+    `Load generators used ${gen('lattice')} (Lattice runs), ${gen('hocuspocus')} (Hocuspocus runs) and ${gen('floor')} (floor runs) of a core; the machine has 2 cores shared with other work, so absolute latencies are noisy.`,
     `Saturation: same clients, typing faster (${ladder.join(', ')} edits/s each) until delivery p99 > ${SATURATION_P99_MS} ms or < 99 % delivered; one run per step. "+" = not saturated by the last step (the generators, not the server, are then the limit). Saturation = the last step that kept up.`,
   ];
   return {

@@ -35,6 +35,7 @@ import {
   type GeneratorCommand,
   type GeneratorReply,
   type System,
+  speaksLattice,
   wallNow,
 } from './messages.ts';
 
@@ -348,7 +349,7 @@ async function setup(system: System, url: string, specs: ClientSpec[], seed: num
   random = xorshift(seed);
   const started = performance.now();
   const make = (spec: ClientSpec) =>
-    system === 'lattice'
+    speaksLattice(system)
       ? new LatticeClient(spec, random, url)
       : new HocuspocusClient(spec, random, url);
   // Connect in small waves: a burst of hundreds of handshakes at once measures the accept queue.

@@ -1,7 +1,16 @@
 import type { HistogramData } from './histogram.ts';
 
-/** Which server a load generator talks to. */
-export type System = 'lattice' | 'hocuspocus';
+/**
+ * Which server a load generator talks to. `floor`: the transport floor, a
+ * minimal `ws` server speaking the Lattice protocol (forward + ack, no CRDT,
+ * no storage) — a reference for what the wire alone costs on Node.
+ */
+export type System = 'lattice' | 'hocuspocus' | 'floor';
+
+/** Systems whose clients speak the Lattice multiplexed protocol (and get `Ack`s). */
+export function speaksLattice(system: System): boolean {
+  return system !== 'hocuspocus';
+}
 
 /** One simulated person: a socket of their own, one doc, typing. */
 export interface ClientSpec {

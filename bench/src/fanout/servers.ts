@@ -9,6 +9,7 @@ import type { System } from './messages.ts';
 
 const RELAY_BIN = fileURLToPath(new URL('../../../apps/relay/bin/relay.mjs', import.meta.url));
 const HOCUSPOCUS_MAIN = fileURLToPath(new URL('./hocuspocusServer.mjs', import.meta.url));
+const FLOOR_MAIN = fileURLToPath(new URL('./floorServer.mjs', import.meta.url));
 
 /**
  * Relay flags for this load: the default per-IP limit (1,000) is below the
@@ -84,7 +85,8 @@ export class ServerProcess {
       );
       server = new ServerProcess(system, child, dataDir);
     } else {
-      const child = spawn(process.execPath, [...prof, HOCUSPOCUS_MAIN], {
+      const main = system === 'floor' ? FLOOR_MAIN : HOCUSPOCUS_MAIN;
+      const child = spawn(process.execPath, [...prof, main], {
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       server = new ServerProcess(system, child, undefined);

@@ -320,9 +320,31 @@ export class NoteStore {
 
   /** Opens a note's doc (shared by every handle of that note). */
   async openNote(id: string): Promise<NoteHandle> {
-    const { title } = this.#requireEntry(id, 'openNote');
-    if (title === null) throw new Error(`NoteStore.openNote: note ${id} has no title text`);
-    const note = await this.#acquire(id);
+    const title = this.#titleText(id, 'openNote');
+    return this.#handleOf(id, title, await this.#acquire(id));
+  }
+
+  /**
+   * Another handle of a note some handle already holds open, without waiting:
+   * its doc is the live one, which every later change reaches (relay, other
+   * tabs, local edits) — not a copy that could be older than what this
+   * session has read. `null` when no handle holds the note (use `openNote`).
+   */
+  openNoteIfOpen(id: string): NoteHandle | null {
+    const title = this.#titleText(id, 'openNoteIfOpen');
+    const note = this.#open.get(id);
+    if (note === undefined) return null;
+    note.refs++;
+    return this.#handleOf(id, title, note);
+  }
+
+  #titleText(id: string, method: string): Y.Text {
+    const { title } = this.#requireEntry(id, method);
+    if (title === null) throw new Error(`NoteStore.${method}: note ${id} has no title text`);
+    return title;
+  }
+
+  #handleOf(id: string, title: Y.Text, note: OpenNote): NoteHandle {
     const doc = note.handle.doc;
     let released = false;
     const arriving = () => this.#arriving(id);

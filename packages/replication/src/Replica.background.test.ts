@@ -154,10 +154,16 @@ describe('Replica.holdBackground', () => {
 describe('Replica background pacing (maxBackgroundInFlight)', () => {
   const many = Array.from({ length: 12 }, (_, i) => `w/p${String(i).padStart(2, '0')}`);
 
-  async function seedMany(w: ReplicaWorld): Promise<void> {
+  /**
+   * The relay holds each doc; `device` (a returning device's storage), when
+   * given, an earlier version of it. Only docs a device already stores are paced.
+   */
+  async function seedMany(w: ReplicaWorld, device?: MemoryStorage, only = many): Promise<void> {
     for (const name of many) {
       const doc = new Y.Doc();
-      doc.getText('body').insert(0, `text of ${name}`);
+      doc.getText('body').insert(0, 'text of ');
+      if (device && only.includes(name)) await device.append(name, [Y.encodeStateAsUpdate(doc)]);
+      doc.getText('body').insert(8, name);
       await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
     }
   }
@@ -200,8 +206,9 @@ describe('Replica background pacing (maxBackgroundInFlight)', () => {
 
   it('keeps at most the cap of background docs in flight, and claims synced only when all are', async () => {
     const { w, order, maxOutstanding } = pacedWorld();
-    await seedMany(w);
-    const replica = w.replica({ maxBackgroundInFlight: 2 });
+    const storage = new MemoryStorage();
+    await seedMany(w, storage);
+    const replica = w.replica({ maxBackgroundInFlight: 2, storage });
     for (const name of many) replica.track(name);
     await eventually(() => order.length > 0, 'first background doc asked for');
     // Queued docs count as syncing: nothing claims the workspace synced early.
@@ -218,8 +225,9 @@ describe('Replica background pacing (maxBackgroundInFlight)', () => {
 
   it('an opened doc goes ahead of the queued background docs', async () => {
     const { w, order } = pacedWorld();
-    await seedMany(w);
-    const replica = w.replica({ maxBackgroundInFlight: 1 });
+    const storage = new MemoryStorage();
+    await seedMany(w, storage);
+    const replica = w.replica({ maxBackgroundInFlight: 1, storage });
     for (const name of many) replica.track(name);
     await eventually(() => order.length > 0, 'first background doc asked for');
     const last = many[many.length - 1]!;
@@ -241,8 +249,9 @@ describe('Replica background pacing (maxBackgroundInFlight)', () => {
         dropped = true;
       });
     });
-    await seedMany(w);
-    const replica = w.replica({ maxBackgroundInFlight: 2 });
+    const storage = new MemoryStorage();
+    await seedMany(w, storage);
+    const replica = w.replica({ maxBackgroundInFlight: 2, storage });
     for (const name of many) replica.track(name);
     await eventually(() => dropped && replica.status.state !== 'syncing', 'link dropped');
     expect(replica.progress.synced).toBeLessThan(many.length);
@@ -251,6 +260,40 @@ describe('Replica background pacing (maxBackgroundInFlight)', () => {
     for (const name of many) {
       expect(textOf(await replica.readStored(name))).toBe(`text of ${name}`);
     }
+  });
+
+  it('does not pace docs the device has never stored (a fresh device asks for all at once)', async () => {
+    const { w, order, maxOutstanding } = pacedWorld();
+    await seedMany(w);
+    const replica = w.replica({ maxBackgroundInFlight: 2 });
+    for (const name of many) replica.track(name);
+    await eventually(() => order.length > 0, 'first background doc asked for');
+    expect(replica.status.state).toBe('syncing');
+    await replica.whenSynced();
+    // One window for the whole workspace: a cap of 2 would have kept this at 2.
+    expect(maxOutstanding()).toBe(many.length);
+    expect(replica.progress).toEqual({ synced: many.length, total: many.length });
+    for (const name of many) {
+      expect(textOf(await replica.readStored(name))).toBe(`text of ${name}`);
+    }
+    expect(w.errors).toEqual([]);
+  });
+
+  it('a device holding some docs paces those; new docs behind them keep the queue order', async () => {
+    const { w, order, maxOutstanding } = pacedWorld();
+    const storage = new MemoryStorage();
+    const stored = many.slice(0, 6);
+    await seedMany(w, storage, stored);
+    const replica = w.replica({ maxBackgroundInFlight: 2, storage });
+    for (const name of many) replica.track(name);
+    await replica.whenSynced();
+    // The new docs, queued behind the stored six, did not overtake them.
+    expect(order.indexOf(many[6]!)).toBe(6);
+    expect(maxOutstanding()).toBeLessThan(many.length);
+    for (const name of many) {
+      expect(textOf(await replica.readStored(name))).toBe(`text of ${name}`);
+    }
+    expect(w.errors).toEqual([]);
   });
 
   it('rejects a cap that is not a positive integer', () => {

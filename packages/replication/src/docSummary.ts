@@ -25,37 +25,149 @@ export const EMPTY_SUMMARY: DocSummary = Object.freeze({
 });
 
 /**
- * Summary of the state held by one (merged) update, in one pass over it
- * (`encodeStateVectorFromUpdate` plus a diff for the delete set took two);
- * throws on a malformed update.
+ * Summary of the state held by one (merged) V1 update, in one pass over its
+ * bytes; throws on an update `Y.decodeUpdate` would refuse. Structs are
+ * skipped, not built: a fresh device summarises every doc the relay sends,
+ * and `Y.decodeUpdate` (an `Item` and a decoded string per struct) was 15 %
+ * of a fresh load's page time (bench/README.md, "Cold load", sixth round).
  */
 export function summaryOfUpdate(update: Uint8Array): DocSummary {
-  const { structs, ds } = Y.decodeUpdate(update);
+  const decoder = decoding.createDecoder(update);
   // As `Y.encodeStateVectorFromUpdate`: per client, the clock up to the first gap
-  // (a client's structs must start at 0, a Skip stops the count).
+  // (a client's structs must start at 0, a Skip stops the count). A client's
+  // blocks are compared with the previous block's client, as the structs were.
   const vector = new Map<number, number>();
   let client = -1;
   let clock = 0;
   let counting = false;
-  for (const struct of structs) {
-    if (struct.id.client !== client) {
-      if (clock > 0) vector.set(client, clock);
-      client = struct.id.client;
-      clock = 0;
-      counting = struct.id.clock === 0;
+  const blocks = decoding.readVarUint(decoder);
+  for (let b = 0; b < blocks; b++) {
+    const structs = decoding.readVarUint(decoder);
+    const blockClient = decoding.readVarUint(decoder);
+    let at = decoding.readVarUint(decoder);
+    for (let i = 0; i < structs; i++) {
+      if (blockClient !== client) {
+        if (clock > 0) vector.set(client, clock);
+        client = blockClient;
+        clock = 0;
+        counting = at === 0;
+      }
+      const info = readInfo(decoder);
+      let length: number;
+      if (info === 10) {
+        length = decoding.readVarUint(decoder);
+        counting = false;
+      } else if ((info & 31) === 0) length = decoding.readVarUint(decoder);
+      else length = skipItem(decoder, info);
+      if (counting) clock = at + length;
+      at += length;
     }
-    if (struct instanceof Y.Skip) counting = false;
-    if (counting) clock = struct.id.clock + struct.length;
   }
   if (clock > 0) vector.set(client, clock);
   const ranges: DeleteRanges = new Map();
-  for (const [id, items] of ds.clients) {
-    ranges.set(
-      id,
-      items.map(({ clock, len }) => ({ clock, len })),
-    );
+  const deleters = decoding.readVarUint(decoder);
+  for (let c = 0; c < deleters; c++) {
+    const id = decoding.readVarUint(decoder);
+    const count = decoding.readVarUint(decoder);
+    if (count === 0) continue;
+    let list = ranges.get(id);
+    if (list === undefined) {
+      list = [];
+      ranges.set(id, list);
+    }
+    for (let r = 0; r < count; r++) {
+      list.push({ clock: decoding.readVarUint(decoder), len: decoding.readVarUint(decoder) });
+    }
   }
   return { stateVector: Y.encodeStateVector(vector), vector, deletes: normalize(ranges) };
+}
+
+function readInfo(decoder: decoding.Decoder): number {
+  if (decoder.pos >= decoder.arr.length) throw new RangeError('unexpected end of update');
+  return decoding.readUint8(decoder);
+}
+
+/**
+ * Skips one Item's fields as Yjs's V1 struct reader reads them; returns its
+ * length (clock units). Strings are the bulk: an ASCII one is skipped by its
+ * byte count, any other is decoded as Yjs decodes it (its UTF-16 length;
+ * invalid UTF-8 is refused, as lib0's fatal decoder refuses it).
+ */
+function skipItem(decoder: decoding.Decoder, info: number): number {
+  if ((info & 0x80) !== 0) skipId(decoder);
+  if ((info & 0x40) !== 0) skipId(decoder);
+  if ((info & 0xc0) === 0) {
+    if (decoding.readVarUint(decoder) === 1) skipString(decoder);
+    else skipId(decoder);
+    if ((info & 0x20) !== 0) skipString(decoder);
+  }
+  switch (info & 31) {
+    case 1: // deleted
+      return decoding.readVarUint(decoder);
+    case 2: {
+      // JSON
+      const len = decoding.readVarUint(decoder);
+      for (let i = 0; i < len; i++) {
+        const json = decoding.readVarString(decoder);
+        if (json !== 'undefined') JSON.parse(json);
+      }
+      return len;
+    }
+    case 3: // binary
+      decoding.readVarUint8Array(decoder);
+      return 1;
+    case 4: // string
+      return skipString(decoder);
+    case 5: // embed
+      JSON.parse(decoding.readVarString(decoder));
+      return 1;
+    case 6: // format
+      decoding.readVarString(decoder);
+      JSON.parse(decoding.readVarString(decoder));
+      return 1;
+    case 7: {
+      // type: Y.XmlElement and Y.XmlHook carry a name
+      const ref = decoding.readVarUint(decoder);
+      if (ref > 6) throw new RangeError(`unknown type ref ${ref}`);
+      if (ref === 3 || ref === 5) decoding.readVarString(decoder);
+      return 1;
+    }
+    case 8: {
+      // any
+      const len = decoding.readVarUint(decoder);
+      for (let i = 0; i < len; i++) decoding.readAny(decoder);
+      return len;
+    }
+    case 9: // subdoc: guid and options
+      decoding.readVarString(decoder);
+      decoding.readAny(decoder);
+      return 1;
+    default:
+      throw new RangeError(`unknown content ref ${info & 31}`);
+  }
+}
+
+function skipId(decoder: decoding.Decoder): void {
+  decoding.readVarUint(decoder);
+  decoding.readVarUint(decoder);
+}
+
+/** Skips a var-string; returns its UTF-16 length (a Y.Text item's clock length). */
+function skipString(decoder: decoding.Decoder): number {
+  const before = decoder.pos;
+  const size = decoding.readVarUint(decoder);
+  const start = decoder.pos;
+  const end = start + size;
+  if (end > decoder.arr.length) throw new RangeError('unexpected end of update');
+  const bytes = decoder.arr;
+  for (let i = start; i < end; i++) {
+    if ((bytes[i] as number) > 0x7f) {
+      decoder.pos = before;
+      return decoding.readVarString(decoder).length;
+    }
+  }
+  decoder.pos = end;
+  return size;
 }
 
 /** The delete set an update carries (decodes its structs too: use on small updates). */

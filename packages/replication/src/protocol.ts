@@ -227,7 +227,11 @@ const utf8 = new TextEncoder();
 /** Is `name` acceptable as a doc name (non-empty, bounded, no control characters)? */
 export function isValidDocName(name: string): boolean {
   if (name.length === 0) return false;
-  if (utf8.encode(name).length > MAX_DOC_NAME_BYTES) return false;
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: short names (every real
+  // one) need no encoding to learn they fit. Every frame's doc names pass here.
+  if (name.length * 3 > MAX_DOC_NAME_BYTES && utf8.encode(name).length > MAX_DOC_NAME_BYTES) {
+    return false;
+  }
   // biome-ignore lint/suspicious/noControlCharactersInRegex: rejecting control characters is the point
   return !/[\u0000-\u001f\u007f]/.test(name);
 }

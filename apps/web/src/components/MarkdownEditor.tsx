@@ -15,6 +15,7 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { remoteCursorLabels } from '../editor/remoteCursorLabels.ts';
+import { returnView, takeView } from '../editor/viewPool.ts';
 import { type WikiLinkHost, wikiLinks } from '../editor/wikiLinks.ts';
 import { Mark, mark } from '../lib/marks.ts';
 import { editorTheme, markdownHighlight } from './markdownTheme.ts';
@@ -49,9 +50,9 @@ export function MarkdownEditor({ body, awareness, readOnly = false, links, ref }
     if (!host) return;
     // Own the UndoManager so it is destroyed with the view; yCollab's default one would leak observers on the doc.
     const undoManager = new Y.UndoManager(body);
-    const view = new EditorView({
-      parent: host,
-      state: EditorState.create({
+    const view = takeView(
+      host,
+      EditorState.create({
         doc: body.toString(),
         extensions: [
           keymap.of([...yUndoManagerKeymap, indentWithTab, ...defaultKeymap]),
@@ -71,13 +72,13 @@ export function MarkdownEditor({ body, awareness, readOnly = false, links, ref }
           ...(readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []),
         ],
       }),
-    });
+    );
     viewRef.current = view;
     // The editor's DOM now holds the note's text (cold-load benchmark).
     mark(Mark.noteShown, { length: view.state.doc.length });
     return () => {
       viewRef.current = null;
-      view.destroy();
+      returnView(view);
       undoManager.destroy();
     };
   }, [body, awareness, readOnly, links]);

@@ -23,6 +23,8 @@ interface Props {
   /** The list itself (index doc) is behind what this session has seen: more notes are on their way. */
   arriving?: boolean;
   onOpen(id: string): void;
+  /** The notes in view changed (rows in the viewport first, then the overscan): to warm them. */
+  onWindow?: (ids: readonly string[]) => void;
   /** Who else has each note open (workspace presence). */
   presence?: ReadonlyMap<string, readonly WorkspacePeer[]>;
   /** "New note" in the empty list (absent when notes cannot be created here). */
@@ -43,6 +45,7 @@ export const NoteList = memo(function NoteList({
   selectedId,
   arriving = false,
   onOpen,
+  onWindow,
   presence,
   onCreate,
   createShortcut,
@@ -69,14 +72,35 @@ export const NoteList = memo(function NoteList({
     return () => observer.disconnect();
   }, [empty]);
   const selectedIndex = selectedId === null ? -1 : notes.findIndex((n) => n.id === selectedId);
+  const inViewNow = useRef({ scrollTop, viewport });
+  inViewNow.current = { scrollTop, viewport };
   useEffect(() => {
     // Keyboard navigation (Alt-Up/Down) can select a row outside the rendered window.
     const list = listRef.current;
     if (list === null || selectedIndex < 0) return;
+    // A row known to be in view (a click) needs no layout read: reading the
+    // list's geometry here forced a layout in every note open (bench `coldload`).
+    const known = inViewNow.current;
+    if (
+      scrollToRow(selectedIndex, rowHeight, known.scrollTop, known.viewport) === known.scrollTop
+    ) {
+      return;
+    }
     const top = scrollToRow(selectedIndex, rowHeight, list.scrollTop, list.clientHeight);
     if (top !== list.scrollTop) list.scrollTop = top;
   }, [selectedIndex, rowHeight]);
   const shown = notes.length;
+  const { start, end, before, after } = rowWindow(notes.length, rowHeight, scrollTop, viewport);
+  const inView = rowWindow(notes.length, rowHeight, scrollTop, viewport, 0);
+  useEffect(() => {
+    if (onWindow === undefined) return;
+    const ids: string[] = [];
+    for (let i = inView.start; i < inView.end; i++) ids.push((notes[i] as NoteSummary).id);
+    for (let i = start; i < end; i++) {
+      if (i < inView.start || i >= inView.end) ids.push((notes[i] as NoteSummary).id);
+    }
+    onWindow(ids);
+  }, [onWindow, notes, start, end, inView.start, inView.end]);
   useEffect(() => {
     // Once per page: the first commit of a non-empty list (cold-load benchmark).
     if (shown > 0) mark(Mark.listShown, { count: shown }, true);
@@ -127,7 +151,6 @@ export const NoteList = memo(function NoteList({
       />
     );
   }
-  const { start, end, before, after } = rowWindow(notes.length, rowHeight, scrollTop, viewport);
   return (
     <>
       {arriving ? (

@@ -6,7 +6,9 @@ import { useNoteSummary } from '../hooks/useNotes.ts';
 import { useNow } from '../hooks/useNow.ts';
 import { usePreloaded } from '../hooks/usePreloaded.ts';
 import { useWikiLinkHost } from '../hooks/useWikiLinkHost.ts';
+import { setDocumentTitle } from '../lib/documentTitle.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
+import { showPresence } from '../lib/showPresence.ts';
 import type { HistoryClient } from '../workspace/HistoryClient.ts';
 import { awarenessUser, type Identity } from '../workspace/identity.ts';
 import { workspacePath } from '../workspace/routes.ts';
@@ -75,15 +77,14 @@ export function NotePane({
 
   const title = summary?.title.trim() || 'Untitled';
   useEffect(() => {
-    document.title = `${title} — Lattice`;
-    return () => {
-      document.title = 'Lattice';
-    };
+    setDocumentTitle(`${title} — Lattice`);
+    return () => setDocumentTitle('Lattice');
   }, [title]);
 
   useEffect(() => {
     handle?.awareness.setLocalStateField('user', awarenessUser(identity));
   }, [handle, identity]);
+  useEffect(() => (handle === null ? undefined : showPresence(handle.awareness)), [handle]);
 
   // Names this device's edits in the note doc, for the relay's version history.
   useEffect(

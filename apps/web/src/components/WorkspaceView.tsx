@@ -2,6 +2,7 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { useAccess } from '../hooks/useAccess.ts';
 import { useBeforeUnload } from '../hooks/useBeforeUnload.ts';
 import { useNoteSummary, useNotes } from '../hooks/useNotes.ts';
+import { useNoteWarmer } from '../hooks/useNoteWarmer.ts';
 import { useSessionWarnings } from '../hooks/useReplicationInfo.ts';
 import { useSearchWarmup } from '../hooks/useSearchWarmup.ts';
 import { useShortcuts } from '../hooks/useShortcuts.ts';
@@ -83,7 +84,12 @@ export function WorkspaceView({
   const openSummary = useNoteSummary(store, noteId ?? '');
   // Background sync starts once the first screen is up: the list (committed before
   // this effect runs) and, when one is being opened, the note's text.
-  const settleStartup = useCallback(() => session.settleStartup(), [session]);
+  // The notes in view are then warmed (held open) too, so a click opens one from memory.
+  const warming = useNoteWarmer(store);
+  const settleStartup = useCallback(() => {
+    session.settleStartup();
+    warming.start();
+  }, [session, warming]);
   useEffect(() => {
     if (noteId === null) settleStartup();
   }, [noteId, settleStartup]);
@@ -302,6 +308,7 @@ export function WorkspaceView({
           selectedId={noteId}
           arriving={sessionWarnings.some((w) => w.docName === workspaceId)}
           onOpen={openNote}
+          onWindow={warming.warm}
           presence={peersOnNotes}
           {...(readOnly ? {} : { onCreate: createFromList, createShortcut: newNoteKeys })}
         />

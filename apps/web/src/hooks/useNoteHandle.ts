@@ -1,5 +1,5 @@
 import type { NoteHandle, NoteStore } from '@lattice/notes';
-import { useEffect, useState } from 'react';
+import { useLayoutEffect, useState } from 'react';
 
 /** The open note's live handle, released when the note closes; `null` while loading or when `id` is null. */
 export function useNoteHandle(
@@ -10,26 +10,46 @@ export function useNoteHandle(
     handle: null,
     error: null,
   });
-  useEffect(() => {
-    setState({ handle: null, error: null });
-    if (id === null) return;
+  // A layout effect: a note already held open (warmed from the list) renders
+  // with its text before the browser paints, the click starting no I/O.
+  useLayoutEffect(() => {
+    if (id === null) {
+      setState({ handle: null, error: null });
+      return;
+    }
     let active = true;
     let opened: NoteHandle | null = null;
-    store.openNote(id).then(
-      (handle) => {
-        if (!active) {
-          handle.release();
-          return;
-        }
-        opened = handle;
-        setState({ handle, error: null });
-      },
-      (error: unknown) => {
-        if (active) {
-          setState({ handle: null, error: error instanceof Error ? error.message : String(error) });
-        }
-      },
-    );
+    let ready: NoteHandle | null = null;
+    try {
+      ready = store.openNoteIfOpen(id);
+    } catch (error) {
+      setState({ handle: null, error: error instanceof Error ? error.message : String(error) });
+      return;
+    }
+    if (ready !== null) {
+      opened = ready;
+      setState({ handle: ready, error: null });
+    } else {
+      setState({ handle: null, error: null });
+      store.openNote(id).then(
+        (handle) => {
+          if (!active) {
+            handle.release();
+            return;
+          }
+          opened = handle;
+          setState({ handle, error: null });
+        },
+        (error: unknown) => {
+          if (active) {
+            setState({
+              handle: null,
+              error: error instanceof Error ? error.message : String(error),
+            });
+          }
+        },
+      );
+    }
     return () => {
       active = false;
       const held = opened;

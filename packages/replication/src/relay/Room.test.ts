@@ -414,6 +414,39 @@ describe('Room', () => {
     await room.unload(false);
   });
 
+  // The doc's update handler is attached only around updates that are not
+  // forwarded as received: left on, a later client update would reach the
+  // members twice (forwarded, then again from the doc's event); left off, a
+  // peer's update would reach nobody and not be stored.
+  it('sends each update once, whether it came from a client or a peer relay', async () => {
+    const s = instrumented();
+    const { room } = makeRoom(s.storage, { commitWindowMs: 0 });
+    await room.load();
+    const a = member();
+    const b = member();
+    const peer: TestMember = { ...member(), peer: true };
+    room.join(a);
+    room.join(b);
+    room.join(peer);
+    const client = new Y.Doc();
+    const remote = new Y.Doc();
+    room.receive(a, update(edit(client, 'one')), 1);
+    expect(b.sent).toHaveLength(1);
+    expect(peer.sent).toHaveLength(1);
+    room.receive(peer, update(edit(remote, 'two')));
+    expect(a.sent).toHaveLength(1);
+    expect(b.sent).toHaveLength(2);
+    room.receive(a, update(edit(client, '!', 3)), 2);
+    room.receive(peer, update(edit(remote, '?', 3)));
+    expect(a.sent).toHaveLength(2);
+    expect(b.sent).toHaveLength(4);
+    expect(peer.sent).toHaveLength(2);
+    await room.flush();
+    expect(text(room.doc)).toHaveLength(8);
+    expect(await storedText(s.inner)).toBe(text(room.doc));
+    await room.unload(false);
+  });
+
   it('stays loaded while a member is present', async () => {
     const { room, unloaded } = makeRoom(new MemoryStorage(), { idleUnloadMs: 5 });
     await room.load();

@@ -210,6 +210,86 @@ describe('SessionGuarantees', () => {
     expect(history.violations(keys(doc2))).toEqual([]);
   });
 
+  it('a write after importing a token depends on the imported writes this copy lacks (recording a keystroke must notice the record changed)', async () => {
+    const d0 = device();
+    const doc0 = new Y.Doc();
+    await d0.present(doc0);
+    put(doc0, 'other');
+    await d0.settled();
+    const token0 = await d0.session.exportToken([DOC]);
+
+    const d1 = device();
+    const doc1 = new Y.Doc();
+    await d1.present(doc1);
+    put(doc1, 'w0');
+    d1.session.importToken(token0);
+    put(doc1, 'w1'); // written by a session that already wrote `other`, which doc1 lacks
+    await d1.settled();
+    const token1 = await d1.session.exportToken([DOC]);
+    const group = decodeSessionToken(token1)
+      .get(DOC)!
+      .writes.find((g) => g.ranges.has(doc1.clientID))!;
+    expect(group.deps.get(doc0.clientID)).toBe(Y.getState(doc0.store, doc0.clientID));
+
+    const d2 = device();
+    d2.session.importToken(token1);
+    const doc2 = new Y.Doc();
+    sync(doc1, doc2);
+    const view = await d2.present(doc2);
+    expect(guarantees(view)).toEqual(['read-your-writes', 'monotonic-writes']);
+  });
+
+  it('a keystroke after a remote change depends on it, though the last keystroke did not', async () => {
+    const x = new Y.Doc();
+    put(x, 'x1');
+    const d1 = device();
+    const doc1 = new Y.Doc();
+    await d1.present(doc1);
+    put(doc1, 'w0');
+    sync(x, doc1);
+    put(doc1, 'w1'); // same group as w0, but made against x1
+    await d1.settled();
+    const token = await d1.session.exportToken([DOC]);
+    const group = decodeSessionToken(token)
+      .get(DOC)!
+      .writes.find((g) => g.ranges.has(doc1.clientID))!;
+    expect(group.deps.get(x.clientID)).toBe(Y.getState(x.store, x.clientID));
+
+    const d2 = device();
+    d2.session.importToken(token);
+    const doc2 = new Y.Doc();
+    Y.applyUpdate(doc2, beyond(doc1, x));
+    const view = await d2.present(doc2);
+    expect(guarantees(view)).toEqual(['monotonic-reads', 'writes-follow-reads']);
+  });
+
+  it('a write depends on what another view of the doc showed the session since the last write', async () => {
+    const x = new Y.Doc();
+    put(x, 'x1');
+    const d1 = device();
+    const doc1 = new Y.Doc();
+    const other = new Y.Doc();
+    await d1.present(doc1);
+    await d1.present(other);
+    put(doc1, 'w0');
+    sync(x, other); // the other view shows x1 ...
+    await d1.settled(); // ... and it is recorded as read
+    put(doc1, 'w1'); // so w1 was written by a session that had read x1
+    await d1.settled();
+    const token = await d1.session.exportToken([DOC]);
+    const group = decodeSessionToken(token)
+      .get(DOC)!
+      .writes.find((g) => g.ranges.has(doc1.clientID))!;
+    expect(group.deps.get(x.clientID)).toBe(Y.getState(x.store, x.clientID));
+
+    const d2 = device();
+    d2.session.importToken(token);
+    const doc2 = new Y.Doc();
+    sync(doc1, doc2);
+    const view = await d2.present(doc2);
+    expect(guarantees(view)).toEqual(['monotonic-reads', 'writes-follow-reads']);
+  });
+
   it('writes-follow-reads within one text comes from Yjs: a write placed after what was read waits for it', async () => {
     const x = new Y.Doc();
     x.getText('t').insert(0, 'hello');

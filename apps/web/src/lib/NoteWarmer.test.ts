@@ -1,0 +1,142 @@
+import { NoteStore } from '@lattice/notes';
+import { MemoryDocSource } from '@lattice/notes/testing';
+import { describe, expect, it } from 'vitest';
+import { type IdleScheduler, NoteWarmer } from './NoteWarmer.ts';
+
+/** An idle scheduler the test drives: `run` runs the queued task, as an idle period would. */
+function manualIdle(): IdleScheduler & { run(): Promise<boolean>; readonly queued: number } {
+  const tasks: (() => void)[] = [];
+  const idle = ((task: () => void) => {
+    tasks.push(task);
+    return () => {
+      const at = tasks.indexOf(task);
+      if (at >= 0) tasks.splice(at, 1);
+    };
+  }) as IdleScheduler & { run(): Promise<boolean>; readonly queued: number };
+  idle.run = async () => {
+    const task = tasks.shift();
+    task?.();
+    // Let the open's storage read settle.
+    for (let i = 0; i < 20; i++) await Promise.resolve();
+    await new Promise((r) => setTimeout(r, 0));
+    return task !== undefined;
+  };
+  Object.defineProperty(idle, 'queued', { get: () => tasks.length });
+  return idle;
+}
+
+async function storeWith(count: number) {
+  const source = new MemoryDocSource();
+  const store = await NoteStore.open({ workspaceId: 'ws', source });
+  const ids: string[] = [];
+  for (let i = 0; i < count; i++)
+    ids.push(await store.create({ title: `n${i}`, body: `body ${i}` }));
+  return { source, store, ids };
+}
+
+async function drain(idle: ReturnType<typeof manualIdle>): Promise<void> {
+  while (await idle.run()) {}
+}
+
+describe('NoteWarmer', () => {
+  it('opens nothing before start, then the notes in view in order, one per idle period', async () => {
+    const { store, ids } = await storeWith(4);
+    const idle = manualIdle();
+    const warmer = new NoteWarmer(store, { idle });
+    warmer.want(ids.slice(0, 3));
+    expect(idle.queued).toBe(0);
+    expect(store.openNoteIfOpen(ids[0] as string)).toBeNull();
+    warmer.start();
+    expect(idle.queued).toBe(1);
+    await idle.run();
+    expect(warmer.held).toEqual([ids[0]]);
+    await drain(idle);
+    expect(warmer.held).toEqual(ids.slice(0, 3));
+    const shown = store.openNoteIfOpen(ids[1] as string);
+    expect(shown?.body.toString()).toBe('body 1');
+    shown?.release();
+    expect(store.openNoteIfOpen(ids[3] as string)).toBeNull();
+    warmer.dispose();
+    store.close();
+  });
+
+  it('holds at most `capacity` notes, releasing the least recently in view first', async () => {
+    const { store, ids } = await storeWith(5);
+    const idle = manualIdle();
+    const warmer = new NoteWarmer(store, { idle, capacity: 2 });
+    warmer.start();
+    warmer.want([ids[0] as string, ids[1] as string]);
+    await drain(idle);
+    warmer.want([ids[2] as string, ids[0] as string]);
+    await drain(idle);
+    expect(warmer.held.sort()).toEqual([ids[0], ids[2]].sort());
+    // The evicted note's doc was released: nothing holds it open any more.
+    expect(store.openNoteIfOpen(ids[1] as string)).toBeNull();
+    // More wanted than fits: only the first `capacity` are opened.
+    warmer.want(ids.slice(1, 5));
+    await drain(idle);
+    expect(warmer.held.sort()).toEqual([ids[1], ids[2]].sort());
+    warmer.dispose();
+    expect(store.openNoteIfOpen(ids[1] as string)).toBeNull();
+    expect(store.openNoteIfOpen(ids[2] as string)).toBeNull();
+    store.close();
+  });
+
+  it('a note opened by the pane stays open after the warmer lets it go, and the reverse', async () => {
+    const { store, ids } = await storeWith(2);
+    const idle = manualIdle();
+    const warmer = new NoteWarmer(store, { idle, capacity: 1 });
+    warmer.start();
+    warmer.want([ids[0] as string]);
+    await drain(idle);
+    const pane = store.openNoteIfOpen(ids[0] as string);
+    expect(pane).not.toBeNull();
+    warmer.want([ids[1] as string]);
+    await drain(idle);
+    expect(warmer.held).toEqual([ids[1]]);
+    // Evicted from the warmer, still shown in the pane: the same live doc.
+    pane?.doc.transact(() => pane.body.insert(0, 'edited '));
+    const again = store.openNoteIfOpen(ids[0] as string);
+    expect(again?.body.toString()).toBe('edited body 0');
+    again?.release();
+    pane?.release();
+    expect(store.openNoteIfOpen(ids[0] as string)).toBeNull();
+    warmer.dispose();
+    store.close();
+  });
+
+  it('skips notes that cannot be opened and drops held notes that were purged', async () => {
+    const { store, ids } = await storeWith(2);
+    const idle = manualIdle();
+    const warmer = new NoteWarmer(store, { idle });
+    warmer.start();
+    warmer.want(['missing', ids[0] as string, ids[1] as string]);
+    await drain(idle);
+    expect(warmer.held).toEqual([ids[0], ids[1]]);
+    await store.purge(ids[0] as string);
+    warmer.want([ids[1] as string]);
+    expect(warmer.held).toEqual([ids[1]]);
+    expect(idle.queued).toBe(0);
+    warmer.dispose();
+    store.close();
+  });
+
+  it('after dispose, an open in flight is released and nothing more is scheduled', async () => {
+    const { store, ids } = await storeWith(2);
+    const idle = manualIdle();
+    const warmer = new NoteWarmer(store, { idle });
+    warmer.start();
+    warmer.want(ids);
+    // Start the first open, dispose before its read settles.
+    const started = idle.run();
+    warmer.dispose();
+    await started;
+    await drain(idle);
+    expect(warmer.held).toEqual([]);
+    expect(store.openNoteIfOpen(ids[0] as string)).toBeNull();
+    expect(store.openNoteIfOpen(ids[1] as string)).toBeNull();
+    warmer.want(ids);
+    expect(idle.queued).toBe(0);
+    store.close();
+  });
+});
