@@ -91,6 +91,24 @@ const sync = (from: Y.Doc, to: Y.Doc) =>
 const beyond = (from: Y.Doc, base: Y.Doc) => Y.encodeStateAsUpdate(from, Y.encodeStateVector(base));
 const guarantees = (view: PresentedDoc) => view.warnings.map((w) => w.guarantee);
 
+/** `d`'s exported token and the write group of `doc`'s client in it. */
+async function exportedWrites(d: Device, doc: Y.Doc) {
+  const token = await d.session.exportToken([DOC]);
+  const group = decodeSessionToken(token)
+    .get(DOC)!
+    .writes.find((g) => g.ranges.has(doc.clientID))!;
+  return { token, group };
+}
+
+/** The guarantees a new device that imported `token` reports for a doc `fill` gives state. */
+async function guaranteesElsewhere(token: string, fill: (doc: Y.Doc) => void) {
+  const d2 = device();
+  d2.session.importToken(token);
+  const doc2 = new Y.Doc();
+  fill(doc2);
+  return guarantees(await d2.present(doc2));
+}
+
 describe('SessionGuarantees', () => {
   it('read-your-writes: a relay snapshot without this session’s write is not current (presenting on arrival would be)', async () => {
     const other = new Y.Doc();
@@ -225,18 +243,13 @@ describe('SessionGuarantees', () => {
     d1.session.importToken(token0);
     put(doc1, 'w1'); // written by a session that already wrote `other`, which doc1 lacks
     await d1.settled();
-    const token1 = await d1.session.exportToken([DOC]);
-    const group = decodeSessionToken(token1)
-      .get(DOC)!
-      .writes.find((g) => g.ranges.has(doc1.clientID))!;
+    const { token: token1, group } = await exportedWrites(d1, doc1);
     expect(group.deps.get(doc0.clientID)).toBe(Y.getState(doc0.store, doc0.clientID));
 
-    const d2 = device();
-    d2.session.importToken(token1);
-    const doc2 = new Y.Doc();
-    sync(doc1, doc2);
-    const view = await d2.present(doc2);
-    expect(guarantees(view)).toEqual(['read-your-writes', 'monotonic-writes']);
+    expect(await guaranteesElsewhere(token1, (d) => sync(doc1, d))).toEqual([
+      'read-your-writes',
+      'monotonic-writes',
+    ]);
   });
 
   it('a keystroke after a remote change depends on it, though the last keystroke did not', async () => {
@@ -249,18 +262,13 @@ describe('SessionGuarantees', () => {
     sync(x, doc1);
     put(doc1, 'w1'); // same group as w0, but made against x1
     await d1.settled();
-    const token = await d1.session.exportToken([DOC]);
-    const group = decodeSessionToken(token)
-      .get(DOC)!
-      .writes.find((g) => g.ranges.has(doc1.clientID))!;
+    const { token, group } = await exportedWrites(d1, doc1);
     expect(group.deps.get(x.clientID)).toBe(Y.getState(x.store, x.clientID));
 
-    const d2 = device();
-    d2.session.importToken(token);
-    const doc2 = new Y.Doc();
-    Y.applyUpdate(doc2, beyond(doc1, x));
-    const view = await d2.present(doc2);
-    expect(guarantees(view)).toEqual(['monotonic-reads', 'writes-follow-reads']);
+    expect(await guaranteesElsewhere(token, (d) => Y.applyUpdate(d, beyond(doc1, x)))).toEqual([
+      'monotonic-reads',
+      'writes-follow-reads',
+    ]);
   });
 
   it('a write depends on what another view of the doc showed the session since the last write', async () => {
@@ -276,18 +284,13 @@ describe('SessionGuarantees', () => {
     await d1.settled(); // ... and it is recorded as read
     put(doc1, 'w1'); // so w1 was written by a session that had read x1
     await d1.settled();
-    const token = await d1.session.exportToken([DOC]);
-    const group = decodeSessionToken(token)
-      .get(DOC)!
-      .writes.find((g) => g.ranges.has(doc1.clientID))!;
+    const { token, group } = await exportedWrites(d1, doc1);
     expect(group.deps.get(x.clientID)).toBe(Y.getState(x.store, x.clientID));
 
-    const d2 = device();
-    d2.session.importToken(token);
-    const doc2 = new Y.Doc();
-    sync(doc1, doc2);
-    const view = await d2.present(doc2);
-    expect(guarantees(view)).toEqual(['monotonic-reads', 'writes-follow-reads']);
+    expect(await guaranteesElsewhere(token, (d) => sync(doc1, d))).toEqual([
+      'monotonic-reads',
+      'writes-follow-reads',
+    ]);
   });
 
   it('writes-follow-reads within one text comes from Yjs: a write placed after what was read waits for it', async () => {
