@@ -5,6 +5,8 @@ import { NoteWarmer } from '../lib/NoteWarmer.ts';
 /** What the view tells the warmer: the rows in view, and that the first screen is up. */
 export interface NoteWarming {
   warm(ids: readonly string[]): void;
+  /** Opens the top `count` rows at once (see `NoteWarmer.warmFirst`); resolves at once without a warmer. */
+  warmFirst(count: number, maxMs: number): Promise<void>;
   start(): void;
 }
 
@@ -29,6 +31,9 @@ export function useNoteWarmer(store: NoteStore): NoteWarming {
       warm(ids: readonly string[]) {
         pending.ids = ids;
         live?.want(ids);
+      },
+      warmFirst(count: number, maxMs: number) {
+        return live?.warmFirst(count, maxMs) ?? Promise.resolve();
       },
       start() {
         pending.started = true;

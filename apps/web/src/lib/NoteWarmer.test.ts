@@ -60,6 +60,27 @@ describe('NoteWarmer', () => {
     store.close();
   });
 
+  it('warmFirst opens the top rows at once, without waiting for idle periods', async () => {
+    const { store, ids } = await storeWith(5);
+    const idle = manualIdle();
+    const warmer = new NoteWarmer(store, { idle });
+    warmer.want(ids);
+    await warmer.warmFirst(2, 10_000);
+    expect(warmer.held).toEqual(ids.slice(0, 2));
+    expect(idle.queued).toBe(0);
+    const shown = store.openNoteIfOpen(ids[1] as string);
+    expect(shown?.body.toString()).toBe('body 1');
+    shown?.release();
+    // The same rows again: nothing more is opened; the rest wait for start.
+    await warmer.warmFirst(2, 10_000);
+    expect(warmer.held).toEqual(ids.slice(0, 2));
+    warmer.start();
+    await drain(idle);
+    expect(warmer.held).toEqual(ids);
+    warmer.dispose();
+    store.close();
+  });
+
   it('holds at most `capacity` notes, releasing the least recently in view first', async () => {
     const { store, ids } = await storeWith(5);
     const idle = manualIdle();

@@ -44,7 +44,8 @@ export class NoteWarmer {
   #wanted: readonly string[] = [];
   #started = false;
   #disposed = false;
-  #opening: string | null = null;
+  /** Opens in flight. */
+  readonly #opening = new Set<string>();
   #cancelIdle: (() => void) | null = null;
 
   constructor(store: NoteStore, options: NoteWarmerOptions = {}) {
@@ -81,6 +82,27 @@ export class NoteWarmer {
     this.#pump();
   }
 
+  /**
+   * Opens the first `count` notes in view at once, resolving when each is
+   * held or failed, or after `maxMs`: the top rows are where the next click
+   * most likely lands, and their reads should not queue behind background
+   * sync. Never rejects.
+   */
+  warmFirst(count: number, maxMs: number): Promise<void> {
+    const ids = this.#wanted
+      .slice(0, Math.max(0, count))
+      .filter((id) => !this.#held.has(id) && !this.#failed.has(id) && !this.#opening.has(id));
+    if (this.#disposed || ids.length === 0) return Promise.resolve();
+    const opened = Promise.all(ids.map((id) => this.#warm(id)));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, maxMs);
+      void opened.then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   /** The first screen is up: warming may begin. */
   start(): void {
     if (this.#started) return;
@@ -112,7 +134,7 @@ export class NoteWarmer {
   }
 
   #pump(): void {
-    if (!this.#started || this.#disposed || this.#opening !== null || this.#cancelIdle !== null) {
+    if (!this.#started || this.#disposed || this.#opening.size > 0 || this.#cancelIdle !== null) {
       return;
     }
     if (this.#next() === undefined) return;
@@ -120,19 +142,22 @@ export class NoteWarmer {
       this.#cancelIdle = null;
       // Chosen now, not when scheduled: the view may have moved meanwhile.
       const id = this.#next();
-      if (id !== undefined && !this.#disposed) this.#warm(id);
+      if (id !== undefined && !this.#disposed) void this.#warm(id);
     });
   }
 
   #next(): string | undefined {
-    return this.#wanted.find((id) => !this.#held.has(id) && !this.#failed.has(id));
+    return this.#wanted.find(
+      (id) => !this.#held.has(id) && !this.#failed.has(id) && !this.#opening.has(id),
+    );
   }
 
-  #warm(id: string): void {
-    this.#opening = id;
-    this.#store.openNote(id).then(
+  /** Opens `id` and holds it; settles (never rejects) once it is held or failed. */
+  #warm(id: string): Promise<void> {
+    this.#opening.add(id);
+    return this.#store.openNote(id).then(
       (handle) => {
-        this.#opening = null;
+        this.#opening.delete(id);
         if (this.#disposed) {
           handle.release();
           return;
@@ -142,7 +167,7 @@ export class NoteWarmer {
         this.#pump();
       },
       () => {
-        this.#opening = null;
+        this.#opening.delete(id);
         this.#failed.add(id);
         this.#pump();
       },
