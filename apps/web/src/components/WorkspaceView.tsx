@@ -36,10 +36,8 @@ import { SyncProgress } from './SyncProgress.tsx';
 import { WorkspacePresence } from './WorkspacePresence.tsx';
 import { WorkspaceSwitcher } from './WorkspaceSwitcher.tsx';
 
-/** Rows at the top of the list opened before background sync starts (`settleStartup`). */
+/** Rows at the top of the list opened as background sync starts (`settleStartup`). */
 const EAGER_WARM_ROWS = 8;
-/** Longest background sync waits for them. */
-const EAGER_WARM_MAX_MS = 150;
 
 interface Props {
   session: WorkspaceSession;
@@ -92,13 +90,11 @@ export function WorkspaceView({
   // The notes in view are then warmed (held open) too, so a click opens one from memory.
   const warming = useNoteWarmer(store);
   const settleStartup = useCallback(() => {
-    // The top rows are opened before background sync is released, so a click
-    // there reads nothing (their reads would queue behind a window of
-    // background answers); bounded, so background sync is never held long.
-    void warming.warmFirst(EAGER_WARM_ROWS, EAGER_WARM_MAX_MS).then(() => {
-      session.settleStartup();
-      warming.start();
-    });
+    // The top rows' reads are started before background sync is released, so
+    // they run ahead of its answers and a click there reads nothing.
+    warming.warmFirst(EAGER_WARM_ROWS);
+    session.settleStartup();
+    warming.start();
   }, [session, warming]);
   useEffect(() => {
     if (noteId === null) settleStartup();

@@ -5,8 +5,8 @@ import { NoteWarmer } from '../lib/NoteWarmer.ts';
 /** What the view tells the warmer: the rows in view, and that the first screen is up. */
 export interface NoteWarming {
   warm(ids: readonly string[]): void;
-  /** Opens the top `count` rows at once (see `NoteWarmer.warmFirst`); resolves at once without a warmer. */
-  warmFirst(count: number, maxMs: number): Promise<void>;
+  /** Opens the top `count` rows at once (see `NoteWarmer.warmFirst`); nothing without a warmer yet. */
+  warmFirst(count: number): void;
   start(): void;
 }
 
@@ -32,8 +32,8 @@ export function useNoteWarmer(store: NoteStore): NoteWarming {
         pending.ids = ids;
         live?.want(ids);
       },
-      warmFirst(count: number, maxMs: number) {
-        return live?.warmFirst(count, maxMs) ?? Promise.resolve();
+      warmFirst(count: number) {
+        void live?.warmFirst(count);
       },
       start() {
         pending.started = true;

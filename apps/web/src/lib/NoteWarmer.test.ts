@@ -65,14 +65,14 @@ describe('NoteWarmer', () => {
     const idle = manualIdle();
     const warmer = new NoteWarmer(store, { idle });
     warmer.want(ids);
-    await warmer.warmFirst(2, 10_000);
+    await warmer.warmFirst(2);
     expect(warmer.held).toEqual(ids.slice(0, 2));
     expect(idle.queued).toBe(0);
     const shown = store.openNoteIfOpen(ids[1] as string);
     expect(shown?.body.toString()).toBe('body 1');
     shown?.release();
     // The same rows again: nothing more is opened; the rest wait for start.
-    await warmer.warmFirst(2, 10_000);
+    await warmer.warmFirst(2);
     expect(warmer.held).toEqual(ids.slice(0, 2));
     warmer.start();
     await drain(idle);

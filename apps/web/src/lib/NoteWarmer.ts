@@ -83,24 +83,17 @@ export class NoteWarmer {
   }
 
   /**
-   * Opens the first `count` notes in view at once, resolving when each is
-   * held or failed, or after `maxMs`: the top rows are where the next click
-   * most likely lands, and their reads should not queue behind background
-   * sync. Never rejects.
+   * Opens the first `count` notes in view at once (their storage reads start
+   * now, ahead of background sync's answers); resolves when each is held or
+   * failed, never rejects. The top rows are where the next click most likely
+   * lands (bench `coldload`).
    */
-  warmFirst(count: number, maxMs: number): Promise<void> {
+  warmFirst(count: number): Promise<void> {
     const ids = this.#wanted
       .slice(0, Math.max(0, count))
       .filter((id) => !this.#held.has(id) && !this.#failed.has(id) && !this.#opening.has(id));
-    if (this.#disposed || ids.length === 0) return Promise.resolve();
-    const opened = Promise.all(ids.map((id) => this.#warm(id)));
-    return new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, maxMs);
-      void opened.then(() => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    if (this.#disposed) return Promise.resolve();
+    return Promise.all(ids.map((id) => this.#warm(id))).then(() => {});
   }
 
   /** The first screen is up: warming may begin. */
