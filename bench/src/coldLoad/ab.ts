@@ -22,6 +22,7 @@ import { figure, formatFigure } from '../lib/stats.ts';
 import { coldLoadData } from './generate.ts';
 import { emptySamples, latticeRun, type SizeSamples } from './index.ts';
 import { type RelayProcess, startRelayProcess } from './relayProcess.ts';
+import { waitAllSynced } from './waitSynced.ts';
 
 const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 
@@ -63,22 +64,7 @@ async function freshLoad(
     await cdp.send('Performance.enable');
     const t0 = Date.now();
     await page.goto(`${url}/w/${ws?.workspaceId}`);
-    await page.waitForFunction(
-      (n) => {
-        const l = (
-          window as unknown as {
-            __lattice?: {
-              replica: { progress: { synced: number; total: number }; status: { state: string } };
-            };
-          }
-        ).__lattice;
-        return (
-          l !== undefined && l.replica.status.state === 'synced' && l.replica.progress.synced >= n
-        );
-      },
-      (ws?.notes ?? 0) + 1,
-      { timeout: 300_000, polling: 10 },
-    );
+    await waitAllSynced(page, (ws?.notes ?? 0) + 1, 10);
     into.wall.push(Date.now() - t0);
     const metrics = (await cdp.send('Performance.getMetrics')).metrics;
     const ms = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;

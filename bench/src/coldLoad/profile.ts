@@ -20,6 +20,7 @@ import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
 import { coldLoadData } from './generate.ts';
 import { clickOpen, emptySamples, latticeRun } from './index.ts';
+import { waitAllSynced } from './waitSynced.ts';
 
 const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 const [dist, out, notesArg, mode = 'returning'] = process.argv.slice(2);
@@ -65,22 +66,7 @@ try {
     socket.on('framesent', log('up'));
   });
   await page.goto(`${relay.url}/w/${ws.workspaceId}`);
-  await page.waitForFunction(
-    (n) => {
-      const l = (
-        window as unknown as {
-          __lattice?: {
-            replica: { progress: { synced: number; total: number }; status: { state: string } };
-          };
-        }
-      ).__lattice;
-      return (
-        l !== undefined && l.replica.status.state === 'synced' && l.replica.progress.synced >= n
-      );
-    },
-    ws.notes + 1,
-    { timeout: 300_000, polling: 100 },
-  );
+  await waitAllSynced(page, ws.notes + 1, 100);
   console.log(`fresh: all on device after ${Date.now() - t0} ms`);
   // Main-thread busy time of the page so far: robust to a loaded machine, unlike wall time.
   const busy = (await cdp.send('Performance.getMetrics')).metrics
