@@ -71,6 +71,9 @@ test('a note held open for the list shows what another device wrote since, and p
   // B leaves the note; it stays warm (open) in B's list while A edits it, but
   // B's name no longer shows in it.
   await openNoteByTitle(b, 'Other');
+  // Idle time for B to prepare Shared's editor state again (its first one
+  // went to the pane just closed), so A's edit below makes a prepared state stale.
+  await b.waitForTimeout(1000);
   await expect(othersOnA).toHaveCount(0, { timeout: 10_000 });
   await typeInEditor(a, ' and more');
   await expectSynced(a);

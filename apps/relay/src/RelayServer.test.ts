@@ -13,6 +13,7 @@ import { WebSocket } from 'ws';
 import { Awareness, encodeAwarenessUpdate } from 'y-protocols/awareness';
 import { WebsocketProvider } from 'y-websocket';
 import * as Y from 'yjs';
+import { FaultProxy } from '../../../e2e/harness/FaultProxy.ts';
 import { type RunningRelay, startRelay } from './index.ts';
 import { MuxWsClient } from './testing/index.ts';
 import { httpGet, useTestRelays } from './testing/relayFixture.ts';
@@ -55,10 +56,40 @@ function provider(relay: RunningRelay, docName: string, doc: Y.Doc): WebsocketPr
   return p;
 }
 
-function muxClient(relay: RunningRelay): MuxWsClient {
-  const client = new MuxWsClient(relay.url);
+function muxClient(relay: RunningRelay, baseUrl = relay.url): MuxWsClient {
+  const client = new MuxWsClient(baseUrl);
   defer(() => client.close());
   return client;
+}
+
+/**
+ * A multiplexed client on doc `w1` with an awareness state, and a stock
+ * y-websocket provider on the same doc that sees it; resolves once it does.
+ */
+async function presentPair(
+  relay: RunningRelay,
+  baseUrl = relay.url,
+): Promise<{ client: MuxWsClient; clientId: number; watcher: WebsocketProvider }> {
+  const client = muxClient(relay, baseUrl);
+  await client.hello();
+  const doc = client.sync('w1');
+  const awareness = new Awareness(doc);
+  defer(() => awareness.destroy());
+  awareness.setLocalState({ user: 'leaving' });
+  await client.sendRaw(
+    encodeDoc('w1', encodeAwarenessMessage(encodeAwarenessUpdate(awareness, [doc.clientID]))),
+  );
+  const watcher = provider(relay, 'w1', new Y.Doc());
+  await until(() => watcher.awareness.getStates().get(doc.clientID)?.user === 'leaving');
+  return { client, clientId: doc.clientID, watcher };
+}
+
+/** Blocks this process (the relay and every client in it) for `ms`. */
+function stallFor(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // Busy on purpose: a long task, as a large compaction or GC pause would be.
+  }
 }
 
 describe('relay HTTP', () => {
@@ -260,7 +291,7 @@ describe('relay WebSocket sync', () => {
   });
 
   it('drops a socket that stops answering WebSocket pings, freeing its awareness', async () => {
-    const relay = await start({ pingIntervalMs: 40 });
+    const relay = await start({ pingIntervalMs: 40, livenessTimeoutMs: 120 });
     // A plain y-websocket client that never answers pings (a dead peer behind a live TCP socket).
     const silent = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/ws/w1`, { autoPong: false });
     await new Promise((resolve) => silent.once('open', resolve));
@@ -280,13 +311,78 @@ describe('relay WebSocket sync', () => {
     const answering = muxClient(relay);
     await answering.hello();
     const closedAt = await closed;
-    // Terminated after the first missed pong: within two ping periods (plus scheduling slack).
-    expect(closedAt - sentAt).toBeLessThan(2 * 40 + 200);
+    // Terminated once silent for the liveness timeout: within it plus two sweeps (and slack).
+    expect(closedAt - sentAt).toBeLessThan(120 + 2 * 40 + 200);
     await until(() => !watcher.awareness.getStates().has(silentDoc.clientID));
     await new Promise((r) => setTimeout(r, 150));
     expect(answering.ws.readyState).toBe(WebSocket.OPEN);
     expect(watcher.wsconnected).toBe(true);
     await until(() => relay.core.stats().connections === 2);
     silentAwareness.destroy();
+  });
+
+  it('drops a client whose link goes dark within seconds (default rule), its awareness with it', async () => {
+    const relay = await start();
+    const proxy = await FaultProxy.start(relay.port);
+    defer(() => proxy.close());
+    const { client, clientId, watcher } = await presentPair(relay, proxy.url);
+    // Healthy but idle: says Hello and then nothing, only answers pings.
+    const idle = muxClient(relay);
+    await idle.hello();
+    const darkAt = performance.now();
+    proxy.blackhole();
+    await until(() => !watcher.awareness.getStates().has(clientId), 10_000);
+    const goneMs = performance.now() - darkAt;
+    // 4 sweeps in a row (1 s apart) without a byte: 4–5 s after the last one (slack for load).
+    expect(goneMs).toBeGreaterThanOrEqual(3_000);
+    expect(goneMs).toBeLessThan(6_000 + 1_000);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    expect(idle.ws.readyState).toBe(WebSocket.OPEN);
+    expect(watcher.wsconnected).toBe(true);
+    await until(() => relay.core.stats().connections === 2);
+    // Its side never learns (the proxy holds the relay's reset): end it here.
+    client.ws.terminate();
+  }, 20_000);
+
+  it("does not count a stall of the relay itself as the sockets' silence", async () => {
+    const relay = await start({ pingIntervalMs: 50, livenessTimeoutMs: 400 });
+    const { client, watcher } = await presentPair(relay);
+    // Sends one frame and never answers a ping: silent from here on, for real.
+    const silent = new WebSocket(`${relay.url.replace(/^http/, 'ws')}/ws/w1`, { autoPong: false });
+    defer(() => silent.terminate());
+    await new Promise((resolve) => silent.once('open', resolve));
+    let closedAt: number | undefined;
+    silent.on('close', () => {
+      closedAt = performance.now();
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    // A long task (a large compaction, a GC pause) longer than the timeout: the sweep after
+    // it must not read the stall as 600 ms of silence from every socket.
+    stallFor(600);
+    const stallEnd = performance.now();
+    await new Promise((r) => setTimeout(r, 150));
+    expect(closedAt).toBeUndefined();
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+    expect(watcher.wsconnected).toBe(true);
+    // The rule itself still holds afterwards: silent for the timeout after the stall.
+    await until(() => closedAt !== undefined, 3_000);
+    expect((closedAt as number) - stallEnd).toBeGreaterThanOrEqual(150);
+    expect(client.ws.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('ends the session of a client whose Close arrived though its TCP close never does', async () => {
+    // A long liveness timeout: only the Close can explain a quick removal.
+    const relay = await start({ pingIntervalMs: 50, livenessTimeoutMs: 10_000 });
+    const { client, clientId, watcher } = await presentPair(relay);
+    // The client stops reading, then closes: the relay's Close and FIN sit unread, so the
+    // client never ends its side and the relay's socket would wait 30 s for it.
+    const socket = (client.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    socket.pause();
+    const closedAt = performance.now();
+    client.ws.close();
+    await until(() => !watcher.awareness.getStates().has(clientId), 3_000);
+    expect(performance.now() - closedAt).toBeLessThan(50 + 500);
+    expect(relay.core.stats().connections).toBe(1);
+    socket.destroy();
   });
 });

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type Access,
@@ -29,6 +29,7 @@ import { sanitizeUrl } from './logger.ts';
 import { createRelayMetrics, type PrometheusRelayMetrics } from './metrics.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { requestIdOf } from './requestId.ts';
+import { type SocketSample, showedLife } from './socketLiveness.ts';
 import { sendText, serveStatic } from './staticFiles.ts';
 
 /** Options of `startRelay`. */
@@ -53,11 +54,17 @@ export interface RelayOptions extends LimitOptions {
   /** Structured event sink; silent when omitted. */
   log?: RelayLog;
   /**
-   * WebSocket-level ping period for every socket (plain y-websocket clients
-   * rely on it); a socket that did not answer the previous ping with a pong
-   * is terminated, freeing its awareness (default 15 s).
+   * Liveness sweep period (default 1 s): a socket nothing was read from since
+   * the previous sweep gets a WebSocket-level ping, which browsers answer
+   * outside page JavaScript (see `livenessTimeoutMs`).
    */
   pingIntervalMs?: number;
+  /**
+   * A socket that sent nothing, not even a pong, for this long (and whose
+   * outbound backlog did not drain meanwhile) is terminated, freeing its
+   * awareness states at once (default 4 s; at least 2 × `pingIntervalMs`).
+   */
+  livenessTimeoutMs?: number;
   /** Lattice heartbeat probes to multiplexed sockets (default 5 s; see `RelayCoreOptions`). */
   heartbeatIntervalMs?: number;
   /** A multiplexed socket silent this long is closed with `HeartbeatTimeout` (default 15 s). */
@@ -150,6 +157,15 @@ function refuseUpgrade(socket: Duplex, status: number, body: string, reqId?: str
   );
 }
 
+/** One socket's state for the liveness sweep (`RelayServer.#sweep`): its last sample and more. */
+interface Liveness extends SocketSample {
+  readonly socket: Socket;
+  /** Ends the socket's session (idempotent): leaves its rooms, drops its awareness. */
+  readonly leave: () => void;
+  /** Sweeps in a row that saw no sign of life. */
+  silentSweeps: number;
+}
+
 /** `ws`'s client, typed as the DOM WebSocket that `WebSocketTransport` expects (it uses only that API). */
 const NodeWebSocket = WebSocket as unknown as typeof globalThis.WebSocket;
 
@@ -200,7 +216,11 @@ export class RelayServer implements RunningRelay {
   readonly #log: RelayLog;
   readonly #metrics: PrometheusRelayMetrics;
   readonly #startedAt = Date.now();
-  readonly #alive = new WeakMap<WebSocket, boolean>();
+  /** What the liveness sweep knows about each socket (`#sweep`). */
+  readonly #liveness = new WeakMap<WebSocket, Liveness>();
+  readonly #pingIntervalMs: number;
+  /** Sweeps in a row without a sign of life after which a socket is terminated. */
+  readonly #deadAfterSweeps: number;
   /** Request id of each socket's upgrade (logs). */
   readonly #socketIds = new WeakMap<WebSocket, string>();
   readonly #pingTimer: ReturnType<typeof setInterval>;
@@ -226,6 +246,7 @@ export class RelayServer implements RunningRelay {
     host: string;
     port: number;
     pingIntervalMs: number;
+    livenessTimeoutMs: number;
     tokens: TokenService | null;
     registry: AuthRegistry | null;
     cluster: ClusterAuth | null;
@@ -246,7 +267,9 @@ export class RelayServer implements RunningRelay {
     this.host = parts.host;
     this.port = parts.port;
     this.url = `http://${formatHost(parts.host)}:${parts.port}`;
-    this.#pingTimer = setInterval(() => this.#pingAll(), parts.pingIntervalMs);
+    this.#pingIntervalMs = parts.pingIntervalMs;
+    this.#deadAfterSweeps = Math.ceil(parts.livenessTimeoutMs / parts.pingIntervalMs);
+    this.#pingTimer = setInterval(() => this.#sweep(), parts.pingIntervalMs);
     this.#server.on('request', (req, res) => this.#onRequest(req, res));
     this.#server.on('upgrade', (req, socket, head) => this.#onUpgrade(req, socket, head));
   }
@@ -255,10 +278,16 @@ export class RelayServer implements RunningRelay {
   static async start(options: RelayOptions): Promise<RelayServer> {
     const log = options.log ?? (() => {});
     const host = options.host ?? '127.0.0.1';
-    const pingIntervalMs = options.pingIntervalMs ?? 15_000;
+    const pingIntervalMs = options.pingIntervalMs ?? 1_000;
     if (!(Number.isFinite(pingIntervalMs) && pingIntervalMs > 0)) {
       throw new RangeError(
         `pingIntervalMs must be a positive number, got ${options.pingIntervalMs}`,
+      );
+    }
+    const livenessTimeoutMs = options.livenessTimeoutMs ?? Math.max(4_000, 2 * pingIntervalMs);
+    if (!(Number.isFinite(livenessTimeoutMs) && livenessTimeoutMs >= 2 * pingIntervalMs)) {
+      throw new RangeError(
+        `livenessTimeoutMs must be at least twice pingIntervalMs (${pingIntervalMs}), got ${options.livenessTimeoutMs}`,
       );
     }
     const port = options.port ?? 8080;
@@ -381,6 +410,7 @@ export class RelayServer implements RunningRelay {
         host,
         port: bound,
         pingIntervalMs,
+        livenessTimeoutMs,
         tokens,
         registry,
         cluster,
@@ -446,17 +476,54 @@ export class RelayServer implements RunningRelay {
     for (const ws of this.#wss.clients) ws.terminate();
   }
 
-  #pingAll(): void {
+  /**
+   * The relay's liveness rule for every socket. A socket is heard when bytes
+   * were read from it since the last sweep (any frame, or the pong to our
+   * ping: browsers answer pings in the network stack, so neither a throttled
+   * background tab's timers nor a busy main thread delay it), and also while
+   * our backlog to it drains (a slow link busy with a large sync, its pong
+   * queued behind our bytes). Silent for `livenessTimeoutMs` worth of
+   * sweeps in a row: terminated, which leaves its rooms and tells their
+   * members its awareness is gone. Counted in sweeps, not wall time: after
+   * the relay's own stall (a long task, a GC pause) the first sweep runs
+   * before the poll phase reads what arrived meanwhile, and a loaded relay's
+   * late sweeps stretch the timeout instead of dropping everyone at once.
+   * A socket whose Close arrived leaves its rooms at the next sweep.
+   * Reads `bytesRead` here rather than marking each frame: no per-frame cost.
+   */
+  #sweep(): void {
     for (const ws of this.#wss.clients) {
-      // A socket the relay stopped reading (rate limit, full queue) cannot show us its pong.
-      if (ws.isPaused) continue;
-      if (this.#alive.get(ws) === false) {
-        this.#log('socket.ping_timeout', { conn: this.#socketIds.get(ws) });
-        ws.terminate();
+      const live = this.#liveness.get(ws);
+      if (live === undefined) continue;
+      if (ws.readyState === WebSocket.CLOSING) {
+        // The other end sent its Close (the relay's own closes end the session
+        // first): it is leaving, though its TCP close may never come (a link
+        // gone dark right after). `ws` ends the socket itself after 30 s.
+        live.leave();
         continue;
       }
-      this.#alive.set(ws, false);
-      ws.ping();
+      const { socket } = live;
+      const sample: SocketSample = {
+        read: socket.bytesRead,
+        backlog: ws.bufferedAmount,
+        sent: socket.bytesWritten - socket.writableLength,
+      };
+      // A socket the relay stopped reading (rate limit, full queue) cannot show us its pong.
+      if (ws.isPaused || showedLife(live, sample)) live.silentSweeps = 0;
+      else live.silentSweeps++;
+      live.read = sample.read;
+      live.backlog = sample.backlog;
+      live.sent = sample.sent;
+      if (live.silentSweeps >= this.#deadAfterSweeps) {
+        this.#log('socket.ping_timeout', {
+          conn: this.#socketIds.get(ws),
+          silentMs: live.silentSweeps * this.#pingIntervalMs,
+        });
+        this.#metrics.rejected('heartbeat_timeout');
+        ws.terminate();
+      } else if (live.silentSweeps > 0 && ws.readyState === WebSocket.OPEN) {
+        ws.ping();
+      }
     }
   }
 
@@ -720,8 +787,6 @@ export class RelayServer implements RunningRelay {
     const metrics = this.#metrics;
     this.#socketIds.set(ws, id);
     this.#log('http.upgrade', { reqId: id, path: sanitizeUrl(req.url ?? '/'), status: 101 });
-    this.#alive.set(ws, true);
-    ws.on('pong', () => this.#alive.set(ws, true));
     // Two reasons to stop reading: the session's queue is full, or the sender
     // is over its rate. Reading resumes only when neither holds.
     let sessionPaused = false;
@@ -799,8 +864,15 @@ export class RelayServer implements RunningRelay {
       },
     };
     const handler = accept(conn);
+    this.#liveness.set(ws, {
+      socket: req.socket,
+      leave: () => handler.closed(),
+      silentSweeps: 0,
+      read: req.socket.bytesRead,
+      backlog: 0,
+      sent: 0,
+    });
     ws.on('message', (data, isBinary) => {
-      this.#alive.set(ws, true);
       const bytes = toBytes(data);
       metrics.frame('in', bytes.byteLength);
       throttle(bytes.byteLength);

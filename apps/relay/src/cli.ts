@@ -23,6 +23,7 @@ export type CliCommand =
       verbose: boolean;
       /** Only when given on the command line (the relay has defaults). */
       pingIntervalMs?: number;
+      livenessTimeoutMs?: number;
       heartbeatIntervalMs?: number;
       heartbeatTimeoutMs?: number;
       publicUrl?: string;
@@ -66,8 +67,10 @@ Options:
   --rotate-key        sign new tokens with a fresh key (old keys keep verifying)
   --retire-key <kid>  stop accepting tokens signed with key <kid> (repeatable)
   --web-dir <dir>     built web app to serve (default apps/web/dist)
-  --ping-interval <ms>      WebSocket ping period; a socket that misses a pong is
-                            dropped (default 15000)
+  --ping-interval <ms>      liveness sweep: a socket silent since the last sweep
+                            gets a WebSocket ping (default 1000)
+  --liveness-timeout <ms>   drop a socket that sent nothing, not even a pong, this
+                            long (default 4000; at least twice --ping-interval)
   --heartbeat-interval <ms> Lattice heartbeat probes to /sync sockets (default 5000)
   --heartbeat-timeout <ms>  drop a /sync socket silent this long (default 15000)
   --max-frame-bytes <n>     largest WebSocket message, fragmented ones too; larger
@@ -108,6 +111,7 @@ export function parseCli(
     auth?: string;
     'web-dir'?: string;
     'ping-interval'?: string;
+    'liveness-timeout'?: string;
     'heartbeat-interval'?: string;
     'heartbeat-timeout'?: string;
     'public-url'?: string;
@@ -142,6 +146,7 @@ export function parseCli(
         auth: { type: 'string' },
         'web-dir': { type: 'string' },
         'ping-interval': { type: 'string' },
+        'liveness-timeout': { type: 'string' },
         'heartbeat-interval': { type: 'string' },
         'heartbeat-timeout': { type: 'string' },
         'public-url': { type: 'string' },
@@ -212,6 +217,10 @@ export function parseCli(
   const webDir = values['web-dir'];
   if (webDir === '') throw new CliError('--web-dir must not be empty');
   const pingIntervalMs = milliseconds('--ping-interval', values['ping-interval']);
+  const livenessTimeoutMs = milliseconds('--liveness-timeout', values['liveness-timeout']);
+  if (livenessTimeoutMs !== undefined && livenessTimeoutMs < 2 * (pingIntervalMs ?? 1_000)) {
+    throw new CliError('--liveness-timeout must be at least twice --ping-interval');
+  }
   const heartbeatIntervalMs = milliseconds('--heartbeat-interval', values['heartbeat-interval']);
   const heartbeatTimeoutMs = milliseconds('--heartbeat-timeout', values['heartbeat-timeout']);
   if ((heartbeatTimeoutMs ?? 15_000) <= (heartbeatIntervalMs ?? 5_000)) {
@@ -253,6 +262,7 @@ export function parseCli(
     peers,
     verbose: values.verbose ?? false,
     ...(pingIntervalMs === undefined ? {} : { pingIntervalMs }),
+    ...(livenessTimeoutMs === undefined ? {} : { livenessTimeoutMs }),
     ...(heartbeatIntervalMs === undefined ? {} : { heartbeatIntervalMs }),
     ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
     ...(publicUrl === undefined ? {} : { publicUrl: publicUrl.replace(/\/+$/, '') }),

@@ -51,6 +51,9 @@ async function main(): Promise<number> {
       peers: command.peers,
       log,
       ...(command.pingIntervalMs === undefined ? {} : { pingIntervalMs: command.pingIntervalMs }),
+      ...(command.livenessTimeoutMs === undefined
+        ? {}
+        : { livenessTimeoutMs: command.livenessTimeoutMs }),
       ...(command.heartbeatIntervalMs === undefined
         ? {}
         : { heartbeatIntervalMs: command.heartbeatIntervalMs }),

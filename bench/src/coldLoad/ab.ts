@@ -46,16 +46,19 @@ const relays: Array<SpawnedRelay | RelayProcess> = [];
 const browser = await chromium.launch(chromiumLaunchOptions());
 const samples = new Map<string, SizeSamples>(builds.map((b) => [b.name, emptySamples()]));
 const freshOnly = process.env.FRESH_ONLY === '1';
-const freshCpu = new Map<string, { wall: number[]; task: number[]; script: number[] }>(
-  builds.map((b) => [b.name, { wall: [], task: [], script: [] }]),
+interface FreshSamples {
+  wall: number[];
+  task: number[];
+  script: number[];
+  /** Navigation → every note listed with its body indexed (none shown as arriving). */
+  indexed: number[];
+}
+const freshCpu = new Map<string, FreshSamples>(
+  builds.map((b) => [b.name, { wall: [], task: [], script: [], indexed: [] }]),
 );
 
 /** One fresh load: wall time from navigation to every note on the device, and the page's CPU. */
-async function freshLoad(
-  browser: Browser,
-  url: string,
-  into: { wall: number[]; task: number[]; script: number[] },
-): Promise<void> {
+async function freshLoad(browser: Browser, url: string, into: FreshSamples): Promise<void> {
   const context = await browser.newContext();
   try {
     await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
@@ -70,6 +73,20 @@ async function freshLoad(
     const ms = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
     into.task.push(ms('TaskDuration'));
     into.script.push(ms('ScriptDuration'));
+    await page.waitForFunction(
+      (n) => {
+        const store = (
+          window as unknown as {
+            __lattice?: { store: { list(): Array<{ arriving: boolean; snippet: string }> } };
+          }
+        ).__lattice?.store;
+        const list = store?.list() ?? [];
+        return list.length >= n && list.every((note) => !note.arriving && note.snippet !== '');
+      },
+      ws?.notes ?? 0,
+      { timeout: 300_000, polling: 10 },
+    );
+    into.indexed.push(Date.now() - t0);
   } finally {
     await context.close();
   }
@@ -92,11 +109,7 @@ try {
       console.log(`round ${r + 1}/${rounds}: ${build.name}`);
       const relay = relays[i] as SpawnedRelay | RelayProcess;
       if (freshOnly) {
-        await freshLoad(
-          browser,
-          relay.url,
-          freshCpu.get(build.name) as { wall: number[]; task: number[]; script: number[] },
-        );
+        await freshLoad(browser, relay.url, freshCpu.get(build.name) as FreshSamples);
         continue;
       }
       await latticeRun(
@@ -123,6 +136,7 @@ for (const [name, c] of freshOnly ? freshCpu : []) {
   console.log(`  wall to all on device ${formatFigure(figure(c.wall, 'ms'))}`);
   console.log(`  page task time        ${formatFigure(figure(c.task, 'ms'))}`);
   console.log(`  page script time      ${formatFigure(figure(c.script, 'ms'))}`);
+  console.log(`  wall to all indexed   ${formatFigure(figure(c.indexed, 'ms'))}`);
 }
 for (const [name, s] of freshOnly ? [] : samples) {
   console.log(`\n${name} (${notes} notes, ${rounds} rounds)`);

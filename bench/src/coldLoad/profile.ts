@@ -3,10 +3,13 @@
  * bench`): a relay serving `<dist>` (ideally an unminified build) over a copy
  * of the cached `--quick` data; a fresh load until every note is on the
  * device and indexed, then a reload at a note's URL under the CDP profiler
- * until the note is shown and the page settled, then a click on another note.
+ * until the note is shown and the page settled, then a click on another note
+ * (1,000 and 5,000 notes use the full-size cache).
  * Mode `click` profiles only that click (after the reload settled for 3 s),
  * mode `fresh` only the fresh load, mode `clicks` times 20 clicks (the profile then
- * covers all of them).
+ * covers all of them). Mode `reloads` (no profiler) repeats the benchmark's own
+ * returning step 12 times — reload at a note's URL, 300 ms after its text shows
+ * a click on another note — for more click samples per build than `ab.ts` gives.
  *
  *   node --import tsx bench/src/coldLoad/profile.ts <dist> <out.cpuprofile> [notes] [returning|click|clicks|fresh]
  *
@@ -25,11 +28,13 @@ import { waitAllSynced } from './waitSynced.ts';
 const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 const [dist, out, notesArg, mode = 'returning'] = process.argv.slice(2);
 if (dist === undefined || out === undefined) {
-  console.error('usage: profile.ts <dist> <out.cpuprofile> [notes]');
+  console.error(
+    'usage: profile.ts <dist> <out.cpuprofile> [notes] [returning|click|clicks|fresh|reloads]',
+  );
   process.exit(2);
 }
 const notes = Number(notesArg ?? 500);
-const data = await coldLoadData([100, 500], RELAY_ARGS);
+const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
 const ws = data.workspaces.find((w) => w.notes === notes);
 if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
 const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-prof-'));
@@ -97,6 +102,26 @@ try {
   const taskTime = async () =>
     (await cdp.send('Performance.getMetrics')).metrics.find((m) => m.name === 'TaskDuration')
       ?.value ?? 0;
+  if (mode === 'reloads') {
+    const times: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      await page.goto(
+        `${relay.url}/w/${ws.workspaceId}/${ws.noteIds[(i * 7 + 3) % ws.noteIds.length]}`,
+      );
+      await page.waitForFunction(
+        () => performance.getEntriesByName('lattice:note-shown', 'mark').length > 0,
+        null,
+        { timeout: 60_000 },
+      );
+      await new Promise((r) => setTimeout(r, 300));
+      times.push(await clickOpen(page));
+    }
+    const sorted = [...times].sort((a, b) => a - b);
+    console.log(
+      `reloads, click → note shown: median ${sorted[sorted.length >> 1]?.toFixed(1)} ms, min ${sorted[0]?.toFixed(1)}, max ${sorted.at(-1)?.toFixed(1)}; ${times.map((t) => t.toFixed(0)).join(' ')}`,
+    );
+    throw new Done();
+  }
   const taskBefore = await taskTime();
   if (mode !== 'click' && mode !== 'clicks') await cdp.send('Profiler.start');
   await page.goto(`${relay.url}/w/${ws.workspaceId}/${ws.noteIds[3]}`);

@@ -2,7 +2,8 @@
  * Before/after of a relay change, interleaved: `FANOUT_BEFORE=<other checkout>/apps/relay/bin/relay.mjs
  * node --import tsx bench/src/fanout/ab.ts [rate ...]` measures that relay and this
  * checkout's, alternately, at 500 clients / 100 docs per rate (default 5 and 20
- * edits/s per client), `FANOUT_AB_PAIRS` pairs each (default 2), and prints both. How the before/after
+ * edits/s per client), `FANOUT_AB_PAIRS` pairs each (default 2), and prints both
+ * (`FANOUT_CPU_PROF=<dir>`: under `--cpu-prof`). How the before/after
  * numbers in bench/README.md "Fan-out" were taken.
  */
 import { measure } from './index.ts';
@@ -21,7 +22,15 @@ for (const rate of rates.length > 0 ? rates : [5, 20]) {
       const m = await measure(
         'lattice',
         { docs: 100, perDoc: 5, rate },
-        { generators: 2, warmupMs: 2000, measureMs: 8000, drainMs: 1500, seed: 1 + pair },
+        {
+          generators: 2,
+          warmupMs: 2000,
+          measureMs: 8000,
+          drainMs: 1500,
+          seed: 1 + pair,
+          // Profiles of both relays, to compare their shares (`profileTop.ts`).
+          ...(process.env.FANOUT_CPU_PROF ? { cpuProfDir: process.env.FANOUT_CPU_PROF } : {}),
+        },
       );
       process.stdout.write(
         `${which} rate ${rate}: delivery p50 ${m.delivery.p50.toFixed(1)} p99 ${m.delivery.p99.toFixed(1)} ms, ` +

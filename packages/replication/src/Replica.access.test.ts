@@ -4,10 +4,8 @@ import type { DocHandle, Transport } from './ports.ts';
 import {
   CloseCode,
   DocErrorCode,
-  decodeFrame,
   decodeYMessage,
   encodeDocError,
-  FrameType,
   SyncStep,
   YMessageType,
 } from './protocol.ts';
@@ -15,6 +13,7 @@ import { Replica } from './Replica.ts';
 import type { Access } from './relay/access.ts';
 import type { ReplicaAccess } from './replicationInfo.ts';
 import { MemoryStorage } from './storage/MemoryStorage.ts';
+import { docMessagesIn } from './testing/docMessagesIn.ts';
 import { ReplicaWorld } from './testing/ReplicaWorld.ts';
 import type { FrameDirection } from './transport/MemoryTransport.ts';
 import { MemoryTransport } from './transport/MemoryTransport.ts';
@@ -36,14 +35,7 @@ function watchWrites(): {
     writers,
     observe: (frame, direction) => {
       if (direction !== 'up') return;
-      let decoded: ReturnType<typeof decodeFrame>;
-      try {
-        decoded = decodeFrame(frame);
-      } catch {
-        return;
-      }
-      if (decoded.type !== FrameType.Docs) return;
-      for (const m of decoded.messages) {
+      for (const m of docMessagesIn(frame)) {
         const y = decodeYMessage(m.message);
         if (y.type !== YMessageType.Sync || y.step === SyncStep.Step1) continue;
         for (const client of Y.parseUpdateMeta(y.payload).to.keys()) writers.add(client);

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import { decodeFrame, FrameType } from './protocol.ts';
+import type { Replica } from './Replica.ts';
 import { MemoryStorage } from './storage/MemoryStorage.ts';
+import { docMessagesIn } from './testing/docMessagesIn.ts';
 import { ReplicaWorld } from './testing/ReplicaWorld.ts';
 
 const worlds: ReplicaWorld[] = [];
@@ -15,13 +16,7 @@ function world(): { w: ReplicaWorld; sentFor: Set<string> } {
   const w = new ReplicaWorld({
     observe: (frame, direction) => {
       if (direction !== 'up') return;
-      try {
-        const decoded = decodeFrame(frame);
-        if (decoded.type !== FrameType.Docs) return;
-        for (const message of decoded.messages) sentFor.add(message.docName);
-      } catch {
-        // Not every frame decodes as docs; only doc traffic matters here.
-      }
+      for (const message of docMessagesIn(frame)) sentFor.add(message.docName);
     },
   });
   worlds.push(w);
@@ -52,13 +47,22 @@ async function seed(w: ReplicaWorld): Promise<void> {
   }
 }
 
+/** A replica of `w` that holds background sync, then tracks every seeded doc. */
+function heldReplica(
+  w: ReplicaWorld,
+  options: Parameters<ReplicaWorld['replica']>[0] = {},
+): { replica: Replica; release: () => void } {
+  const replica = w.replica(options);
+  const release = replica.holdBackground();
+  for (const name of names) replica.track(name);
+  return { replica, release };
+}
+
 describe('Replica.holdBackground', () => {
   it('syncs open docs at once and background docs only after the hold ends, never claiming them synced', async () => {
     const { w, sentFor } = world();
     await seed(w);
-    const replica = w.replica();
-    const release = replica.holdBackground();
-    for (const name of names) replica.track(name);
+    const { replica, release } = heldReplica(w);
     const open = await replica.open('w/a');
     await eventually(() => replica.docStatus('w/a').state === 'synced', 'the open doc synced');
     expect(open.doc.getText('body').toString()).toBe('text of w/a');
@@ -91,9 +95,7 @@ describe('Replica.holdBackground', () => {
   it('a doc opened during the hold syncs at once', async () => {
     const { w } = world();
     await seed(w);
-    const replica = w.replica();
-    const release = replica.holdBackground();
-    for (const name of names) replica.track(name);
+    const { replica, release } = heldReplica(w);
     await eventually(() => replica.status.state === 'syncing', 'connected');
     // Tracked (held) first, opened later: the open must not wait for the hold.
     const later = await replica.open('w/c');
@@ -116,9 +118,7 @@ describe('Replica.holdBackground', () => {
     await earlier.destroy();
     w.network.setOnline(true);
 
-    const replica = w.replica({ storage });
-    const release = replica.holdBackground();
-    for (const name of names) replica.track(name);
+    const { replica, release } = heldReplica(w, { storage });
     // Resolves once the markers of earlier sessions were read and their changes acked.
     await replica.whenAcked();
     const atRelay = textOf(Y.mergeUpdates((await w.relayStorage.load('w/b')).updates));
@@ -131,9 +131,7 @@ describe('Replica.holdBackground', () => {
   it('a later hold does not hold docs already subscribed, and a forgotten held doc is dropped', async () => {
     const { w } = world();
     await seed(w);
-    const replica = w.replica();
-    const release = replica.holdBackground();
-    for (const name of names) replica.track(name);
+    const { replica, release } = heldReplica(w);
     await eventually(() => replica.progress.total === 4, 'held docs counted');
     await replica.forget('w/d');
     await eventually(() => replica.progress.total === 3, 'forgotten doc no longer counted');
@@ -179,14 +177,7 @@ describe('Replica background pacing (maxBackgroundInFlight)', () => {
     let maxOutstanding = 0;
     const w = new ReplicaWorld({
       observe: (frame, direction) => {
-        let decoded: ReturnType<typeof decodeFrame>;
-        try {
-          decoded = decodeFrame(frame);
-        } catch {
-          return;
-        }
-        if (decoded.type !== FrameType.Docs) return;
-        for (const { docName, message } of decoded.messages) {
+        for (const { docName, message } of docMessagesIn(frame)) {
           if (direction === 'down') {
             // A y-protocols SyncStep2: type 0, step 1.
             if (message[0] === 0 && message[1] === 1) answered.add(docName);

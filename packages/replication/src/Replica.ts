@@ -30,6 +30,7 @@ import {
   withLocalBatch,
 } from './localBatch.ts';
 import type {
+  DocChangeListener,
   DocHandle,
   DocSource,
   StorageAdapter,
@@ -274,7 +275,7 @@ export class Replica implements DocSource {
   #dirtyDocs = new Set<string>();
   #subscribed = new Set<string>();
   #awaitingInitial = new Set<string>();
-  #changeListeners = new Set<(docName: string) => void>();
+  #changeListeners = new Set<DocChangeListener>();
   #statusListeners = new Set<(status: SyncStatus) => void>();
   #docStatusListeners = new Set<(docName: string, status: SyncStatus) => void>();
   /** Last status told to doc-status listeners, by doc name. */
@@ -482,12 +483,19 @@ export class Replica implements DocSource {
     const entry = this.#entries.get(docName);
     // Through the doc's queue, so changes already reported are included.
     const stored = entry
-      ? await this.#run(entry, () => this.#storage.load(docName))
+      ? await this.#run(entry, async () => {
+          // Summaries are exact: an empty one means nothing is stored. A fresh
+          // device's notes index asks for every note as its entry arrives, before
+          // the note does; each read held the doc's queue (bench `coldload`).
+          const summary = this.#knownSummary(entry);
+          if (summary !== null && isEmptySummary(summary)) return { updates: [], cursor: 0 };
+          return this.#storage.load(docName);
+        })
       : await this.#storage.load(docName);
     return Y.mergeUpdates(stored.updates);
   }
 
-  onDocChanged(listener: (docName: string) => void): () => void {
+  onDocChanged(listener: DocChangeListener): () => void {
     this.#changeListeners.add(listener);
     return () => this.#changeListeners.delete(listener);
   }
@@ -1136,14 +1144,22 @@ export class Replica implements DocSource {
     this.#notify();
   }
 
-  /** Bookkeeping after updates reached storage (with the summary stored along, if any). */
-  #stored(entry: DocEntry, updates: readonly Uint8Array[], summary?: DocSummary): void {
+  /**
+   * Bookkeeping after updates reached storage (with the summary stored along, if
+   * any). `whole`: the doc's entire stored state is now this one update.
+   */
+  #stored(
+    entry: DocEntry,
+    updates: readonly Uint8Array[],
+    summary?: DocSummary,
+    whole?: Uint8Array,
+  ): void {
     entry.stateVector = summary?.stateVector ?? null;
     entry.summaryKnown = true;
     entry.summary = summary ?? null;
     if (entry.storedCount !== null) entry.storedCount += updates.length;
     for (const update of updates) entry.logBytes += update.length;
-    this.#emitChanged(entry.name);
+    this.#emitChanged(entry.name, whole);
   }
 
   /**
@@ -1317,7 +1333,11 @@ export class Replica implements DocSource {
         [update],
         summary === undefined ? undefined : encodeSummary(summary),
       );
-      this.#stored(entry, [update], summary);
+      // The summary's argument, that nothing was stored before `update`, makes it
+      // the whole stored state: listeners (the notes index) need not read it back.
+      const whole =
+        summary !== undefined && prior !== null && isEmptySummary(prior) ? update : undefined;
+      this.#stored(entry, [update], summary, whole);
       if (entry.knownVector) advanceVector(entry.knownVector, update);
       await this.#maybeCompact(entry);
     });
@@ -1919,8 +1939,8 @@ export class Replica implements DocSource {
 
   // ---- notifications ----
 
-  #emitChanged(docName: string): void {
-    for (const listener of this.#changeListeners) this.#call(() => listener(docName));
+  #emitChanged(docName: string, stored?: Uint8Array): void {
+    for (const listener of this.#changeListeners) this.#call(() => listener(docName, stored));
   }
 
   #workspaceState(): SyncState {

@@ -117,6 +117,9 @@ export interface DocHandle {
   release(): void;
 }
 
+/** `DocSource.onDocChanged`'s listener. */
+export type DocChangeListener = (docName: string, stored?: Uint8Array) => void;
+
 /**
  * What the notes model needs from the replication core; `Replica` implements
  * it, and tests may supply simpler ones.
@@ -132,8 +135,14 @@ export interface DocSource {
   forget(docName: string): Promise<void>;
   /** The merged stored state of `docName` as one update, without opening it. */
   readStored(docName: string): Promise<Uint8Array>;
-  /** Called after any change (local or remote) to a tracked or open doc has been stored. */
-  onDocChanged(listener: (docName: string) => void): () => void;
+  /**
+   * Called after any change (local or remote) to a tracked or open doc has been
+   * stored. `stored`, when given, is the doc's whole stored state after this
+   * change (its first update, as on a fresh device): what `readStored` would
+   * return now, so a listener need not read it back. A later call without it
+   * voids it.
+   */
+  onDocChanged(listener: DocChangeListener): () => void;
   /** Small durable metadata area (e.g. the search index). */
   getMeta(key: string): Promise<Uint8Array | undefined>;
   setMeta(key: string, value: Uint8Array | undefined): Promise<void>;

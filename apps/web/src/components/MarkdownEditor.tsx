@@ -1,24 +1,18 @@
-import { defaultKeymap, indentWithTab } from '@codemirror/commands';
-import { markdown, markdownLanguage } from '@codemirror/lang-markdown';
-import { indentOnInput, syntaxHighlighting } from '@codemirror/language';
-import { EditorState } from '@codemirror/state';
-import {
-  drawSelection,
-  dropCursor,
-  EditorView,
-  highlightSpecialChars,
-  keymap,
-  placeholder,
-} from '@codemirror/view';
+import type { EditorView } from '@codemirror/view';
 import { type Ref, useEffect, useImperativeHandle, useRef } from 'react';
-import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { Awareness } from 'y-protocols/awareness';
-import * as Y from 'yjs';
-import { remoteCursorLabels } from '../editor/remoteCursorLabels.ts';
+import type * as Y from 'yjs';
+import { noteEditorState } from '../editor/noteEditorState.ts';
+import { PreparedStates } from '../editor/PreparedStates.ts';
 import { returnView, takeView } from '../editor/viewPool.ts';
-import { type WikiLinkHost, wikiLinks } from '../editor/wikiLinks.ts';
+import type { WikiLinkHost } from '../editor/wikiLinks.ts';
 import { Mark, mark } from '../lib/marks.ts';
-import { editorTheme, markdownHighlight } from './markdownTheme.ts';
+
+/**
+ * Editor states made in idle time for the notes held open in the list (see
+ * `PreparedStates`); an editor takes its note's state from here.
+ */
+export const preparedStates = new PreparedStates(noteEditorState);
 
 /** What a parent can do with the editor. */
 export interface MarkdownEditorApi {
@@ -48,38 +42,16 @@ export function MarkdownEditor({ body, awareness, readOnly = false, links, ref }
   useEffect(() => {
     const host = hostRef.current;
     if (!host) return;
-    // Own the UndoManager so it is destroyed with the view; yCollab's default one would leak observers on the doc.
-    const undoManager = new Y.UndoManager(body);
-    const view = takeView(
-      host,
-      EditorState.create({
-        doc: body.toString(),
-        extensions: [
-          keymap.of([...yUndoManagerKeymap, indentWithTab, ...defaultKeymap]),
-          markdown({ base: markdownLanguage }),
-          syntaxHighlighting(markdownHighlight),
-          indentOnInput(),
-          highlightSpecialChars(),
-          drawSelection(),
-          dropCursor(),
-          EditorView.lineWrapping,
-          placeholder('Start writing…'),
-          EditorView.contentAttributes.of({ 'aria-label': 'Note text', spellcheck: 'true' }),
-          editorTheme,
-          yCollab(body, awareness, { undoManager }),
-          remoteCursorLabels,
-          ...(links ? [wikiLinks(links)] : []),
-          ...(readOnly ? [EditorState.readOnly.of(true), EditorView.editable.of(false)] : []),
-        ],
-      }),
-    );
+    const { state, undoManager } = preparedStates.take({ body, awareness, readOnly, links });
+    const view = takeView(host, state);
     viewRef.current = view;
     // The editor's DOM now holds the note's text (cold-load benchmark).
     mark(Mark.noteShown, { length: view.state.doc.length });
     return () => {
       viewRef.current = null;
-      returnView(view);
-      undoManager.destroy();
+      preparedStates.release(body);
+      // With the view: its undo plugin detaches from the manager on destroy.
+      returnView(view, () => undoManager.destroy());
     };
   }, [body, awareness, readOnly, links]);
 

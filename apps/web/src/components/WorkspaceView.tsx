@@ -88,7 +88,7 @@ export function WorkspaceView({
   // Background sync starts once the first screen is up: the list (committed before
   // this effect runs) and, when one is being opened, the note's text.
   // The notes in view are then warmed (held open) too, so a click opens one from memory.
-  const warming = useNoteWarmer(store);
+  const warming = useNoteWarmer(store, readOnly);
   const settleStartup = useCallback(() => {
     // The top rows' reads are started before background sync is released, so
     // they run ahead of its answers and a click there reads nothing.

@@ -33,9 +33,18 @@ export function takeView(parent: HTMLElement, state: EditorState): EditorView {
   return view;
 }
 
-/** Closes a note's view; the next editor takes a spare built in idle time. */
-export function returnView(view: EditorView): void {
-  view.destroy();
+/**
+ * Closes a note's view; the next editor takes a spare built in idle time.
+ * The view (already out of the page with its pane) is destroyed one task
+ * later, with `after`, so that the click opening the next note does not pay
+ * for it (0.6–0.8 ms per click in the click profile). Until then it keeps its
+ * own state, so its plugins' timers find their fields.
+ */
+export function returnView(view: EditorView, after?: () => void): void {
+  setTimeout(() => {
+    view.destroy();
+    after?.();
+  }, 0);
   prepareView();
 }
 

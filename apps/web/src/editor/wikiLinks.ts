@@ -56,6 +56,14 @@ export const MAX_LINK_OPTIONS = 20;
 
 const refresh = StateEffect.define<null>();
 
+/**
+ * Re-reads every link's target (title, trash) into `state`'s decorations: for
+ * a state made earlier (a prepared one) whose targets may have changed since.
+ */
+export function refreshLinks(state: EditorState): EditorState {
+  return state.update({ effects: refresh.of(null) }).state;
+}
+
 // `[[` and what follows it up to the cursor on the same line.
 const TRIGGER = /\[\[[^[\]\n]*$/;
 

@@ -1,21 +1,24 @@
 import { NoteStore } from '@lattice/notes';
 import { MemoryDocSource } from '@lattice/notes/testing';
 import { describe, expect, it } from 'vitest';
-import { type IdleScheduler, NoteWarmer } from './NoteWarmer.ts';
+import { type IdleScheduler, type IdleTime, type NotePreparer, NoteWarmer } from './NoteWarmer.ts';
 
 /** An idle scheduler the test drives: `run` runs the queued task, as an idle period would. */
-function manualIdle(): IdleScheduler & { run(): Promise<boolean>; readonly queued: number } {
-  const tasks: (() => void)[] = [];
-  const idle = ((task: () => void) => {
+function manualIdle(): IdleScheduler & {
+  run(idle?: IdleTime): Promise<boolean>;
+  readonly queued: number;
+} {
+  const tasks: ((idle?: IdleTime) => void)[] = [];
+  const idle = ((task: (idle?: IdleTime) => void) => {
     tasks.push(task);
     return () => {
       const at = tasks.indexOf(task);
       if (at >= 0) tasks.splice(at, 1);
     };
-  }) as IdleScheduler & { run(): Promise<boolean>; readonly queued: number };
-  idle.run = async () => {
+  }) as IdleScheduler & { run(idle?: IdleTime): Promise<boolean>; readonly queued: number };
+  idle.run = async (time?: IdleTime) => {
     const task = tasks.shift();
-    task?.();
+    task?.(time);
     // Let the open's storage read settle.
     for (let i = 0; i < 20; i++) await Promise.resolve();
     await new Promise((r) => setTimeout(r, 0));
@@ -159,5 +162,133 @@ describe('NoteWarmer', () => {
     warmer.want(ids);
     expect(idle.queued).toBe(0);
     store.close();
+  });
+
+  describe('with a preparer', () => {
+    /** Records what the warmer asks of it; a note needs preparing once, until forgotten. */
+    function recorder(): NotePreparer & { log: string[] } {
+      const prepared = new Set<string>();
+      const log: string[] = [];
+      return {
+        log,
+        needs: (handle) => !prepared.has(handle.id),
+        prepare: (handle) => {
+          prepared.add(handle.id);
+          log.push(`prepare ${handle.id}`);
+        },
+        forget: (handle) => {
+          prepared.delete(handle.id);
+          log.push(`forget ${handle.id}`);
+        },
+      };
+    }
+
+    it('prepares held notes of the first rows in list order, each after it is open, one per idle period', async () => {
+      const { store, ids } = await storeWith(4);
+      const idle = manualIdle();
+      const preparer = recorder();
+      const warmer = new NoteWarmer(store, { idle, preparer, prepareRows: 2 });
+      warmer.want(ids.slice(0, 3));
+      await warmer.warmFirst(1);
+      // Nothing before start, even for a held note.
+      expect(idle.queued).toBe(0);
+      expect(preparer.log).toEqual([]);
+      warmer.start();
+      await idle.run();
+      expect(preparer.log).toEqual([`prepare ${ids[0]}`]);
+      expect(warmer.held).toEqual([ids[0]]);
+      await idle.run();
+      // The next row is opened first, prepared in the period after.
+      expect(warmer.held).toEqual(ids.slice(0, 2));
+      expect(preparer.log).toEqual([`prepare ${ids[0]}`]);
+      await drain(idle);
+      // The third row is held but beyond `prepareRows`.
+      expect(warmer.held).toEqual(ids.slice(0, 3));
+      expect(preparer.log).toEqual([`prepare ${ids[0]}`, `prepare ${ids[1]}`]);
+      warmer.dispose();
+      expect(preparer.log.slice(2).sort()).toEqual(
+        ids
+          .slice(0, 3)
+          .map((id) => `forget ${id}`)
+          .sort(),
+      );
+      store.close();
+    });
+
+    it('prepares several held notes in one idle period while it has time', async () => {
+      const { store, ids } = await storeWith(5);
+      const idle = manualIdle();
+      const preparer = recorder();
+      const warmer = new NoteWarmer(store, { idle, preparer });
+      warmer.want(ids);
+      await warmer.warmFirst(4);
+      warmer.start();
+      // A period with no time left: one preparation only.
+      await idle.run({ timeRemaining: () => 0, didTimeout: false });
+      expect(preparer.log).toEqual([`prepare ${ids[0]}`]);
+      // One preparation always; one more while the period has time left.
+      let left = 1;
+      await idle.run({ timeRemaining: () => (left-- > 0 ? 10 : 0), didTimeout: false });
+      expect(preparer.log).toEqual(ids.slice(0, 3).map((id) => `prepare ${id}`));
+      // A roomy period prepares the rest of the held rows and stops at the first row to open.
+      await idle.run({ timeRemaining: () => 50, didTimeout: false });
+      expect(preparer.log).toEqual(ids.slice(0, 4).map((id) => `prepare ${id}`));
+      expect(warmer.held).toEqual(ids.slice(0, 4));
+      await drain(idle);
+      expect(warmer.held).toEqual(ids);
+      expect(preparer.log.at(-1)).toBe(`prepare ${ids[4]}`);
+      warmer.dispose();
+      store.close();
+    });
+
+    it('forgets what it prepared for a note it lets go, and prepares again when asked anew', async () => {
+      const { store, ids } = await storeWith(3);
+      const idle = manualIdle();
+      const preparer = recorder();
+      const warmer = new NoteWarmer(store, { idle, preparer, capacity: 1 });
+      warmer.want([ids[0] as string]);
+      warmer.start();
+      await drain(idle);
+      expect(preparer.log).toEqual([`prepare ${ids[0]}`]);
+      warmer.want([ids[1] as string]);
+      await drain(idle);
+      expect(preparer.log).toEqual([`prepare ${ids[0]}`, `forget ${ids[0]}`, `prepare ${ids[1]}`]);
+      // Its state was used up (an editor took it): start looks for idle work again.
+      preparer.forget(store.openNoteIfOpen(ids[1] as string) ?? (undefined as never));
+      warmer.start();
+      await drain(idle);
+      expect(preparer.log.at(-1)).toBe(`prepare ${ids[1]}`);
+      warmer.dispose();
+      store.close();
+    });
+
+    it('a preparer that throws costs only the head start', async () => {
+      const { store, ids } = await storeWith(2);
+      const idle = manualIdle();
+      const errors: unknown[] = [];
+      const original = console.error;
+      console.error = (error: unknown) => errors.push(error);
+      try {
+        const warmer = new NoteWarmer(store, {
+          idle,
+          preparer: {
+            needs: () => true,
+            prepare: () => {
+              throw new Error('boom');
+            },
+            forget: () => {},
+          },
+        });
+        warmer.want(ids);
+        warmer.start();
+        await drain(idle);
+        expect(warmer.held).toEqual(ids);
+        expect(errors).toHaveLength(2);
+        warmer.dispose();
+      } finally {
+        console.error = original;
+      }
+      store.close();
+    });
   });
 });

@@ -1,4 +1,4 @@
-import type { DocHandle, DocSource } from '@lattice/replication';
+import type { DocChangeListener, DocHandle, DocSource } from '@lattice/replication';
 
 /** Methods of `DocSource` whose calls are counted. */
 export type CountedMethod = 'open' | 'track' | 'untrack' | 'forget' | 'readStored';
@@ -56,7 +56,7 @@ export class CountingDocSource implements DocSource {
     return this.inner.readStored(docName);
   }
 
-  onDocChanged(listener: (docName: string) => void): () => void {
+  onDocChanged(listener: DocChangeListener): () => void {
     return this.inner.onDocChanged(listener);
   }
 

@@ -1,4 +1,4 @@
-import type { DocHandle, DocSource } from '@lattice/replication';
+import type { DocChangeListener, DocHandle, DocSource } from '@lattice/replication';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 
@@ -90,7 +90,7 @@ export class MemoryDocSource implements DocSource {
     return this.encodeDiff(docName);
   }
 
-  onDocChanged(listener: (docName: string) => void): () => void {
+  onDocChanged(listener: DocChangeListener): () => void {
     // Wrap so that subscribing the same function twice yields two subscriptions.
     const entry = (docName: string) => listener(docName);
     this.#listeners.add(entry);

@@ -84,6 +84,21 @@ function makeRoom(storage: StorageAdapter, options: Partial<RoomOptions> = {}) {
   return { room, unloaded, events };
 }
 
+/**
+ * A loaded room over instrumented storage with member `a` joined; `join()`
+ * adds more members, in order (what most tests start from).
+ */
+async function loadedRoom(options: Partial<RoomOptions> = {}) {
+  const s = instrumented();
+  const made = makeRoom(s.storage, options);
+  await made.room.load();
+  const join = (joining: TestMember = member()) => {
+    made.room.join(joining);
+    return joining;
+  };
+  return { ...made, s, a: join(), join };
+}
+
 function update(payload: Uint8Array): YMessage {
   return { type: YMessageType.Sync, step: SyncStep.Update, payload };
 }
@@ -130,12 +145,8 @@ describe('Room', () => {
   });
 
   it('forwards updates to the other members only and answers SyncStep1 with what is missing', async () => {
-    const { room } = makeRoom(new MemoryStorage());
-    await room.load();
-    const a = member();
-    const b = member();
-    room.join(a);
-    room.join(b);
+    const { room, a, join } = await loadedRoom();
+    const b = join();
     const client = new Y.Doc();
     expect(room.receive(a, update(edit(client, 'abc')))).toEqual([]);
     expect(a.sent).toEqual([]);
@@ -158,11 +169,7 @@ describe('Room', () => {
   });
 
   it('group-commits a burst into one append and acks only after it is durable', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage, { commitWindowMs: 5 });
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, a, s } = await loadedRoom({ commitWindowMs: 5 });
     const client = new Y.Doc();
     const gate = s.hold();
     for (let i = 1; i <= 20; i++) room.receive(a, update(edit(client, `${i},`)), i);
@@ -184,11 +191,7 @@ describe('Room', () => {
   });
 
   it('acks a message without news at once, or behind the pending batch', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage, { commitWindowMs: 5 });
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, a, s } = await loadedRoom({ commitWindowMs: 5 });
     const empty = Y.encodeStateAsUpdate(new Y.Doc());
     room.receive(a, { type: YMessageType.Sync, step: SyncStep.Step2, payload: empty }, 1);
     expect(a.acks.map((x) => x.seqs)).toEqual([[1]]);
@@ -205,11 +208,7 @@ describe('Room', () => {
   });
 
   it('stores and acks an update whose dependencies have not arrived', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage);
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, a, s } = await loadedRoom();
     const client = new Y.Doc();
     edit(client, 'first');
     const second = edit(client, 'second ');
@@ -221,12 +220,8 @@ describe('Room', () => {
   });
 
   it('echoes to the sender what its update released from other senders', async () => {
-    const { room } = makeRoom(new MemoryStorage());
-    await room.load();
-    const x = member();
-    const y = member();
-    room.join(x);
-    room.join(y);
+    const { room, a: x, join } = await loadedRoom();
+    const y = join();
     const author = new Y.Doc();
     const first = edit(author, 'first');
     const second = edit(author, ' second', 5);
@@ -242,11 +237,7 @@ describe('Room', () => {
   });
 
   it('retries a failed append and acks only once it succeeded', async () => {
-    const s = instrumented();
-    const { room, events } = makeRoom(s.storage, { commitWindowMs: 1 });
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, events, a, s } = await loadedRoom({ commitWindowMs: 1 });
     s.failNext(2);
     const client = new Y.Doc();
     room.receive(a, update(edit(client, 'keep me')), 1);
@@ -258,10 +249,7 @@ describe('Room', () => {
   });
 
   it('rejects a malformed update with ProtocolError and keeps working', async () => {
-    const { room } = makeRoom(new MemoryStorage());
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, a } = await loadedRoom();
     expect(() => room.receive(a, update(new Uint8Array([0xff, 0xff, 0xff, 0x0f])), 1)).toThrow(
       ProtocolError,
     );
@@ -275,13 +263,9 @@ describe('Room', () => {
   });
 
   it('tracks awareness per member and removes it when the member leaves', async () => {
-    const { room } = makeRoom(new MemoryStorage());
-    await room.load();
+    const { room, a, join } = await loadedRoom();
+    const b = join();
     expect(room.awarenessStates()).toBeUndefined();
-    const a = member();
-    const b = member();
-    room.join(a);
-    room.join(b);
     const clientDoc = new Y.Doc();
     const aw = new awarenessProtocol.Awareness(clientDoc);
     aw.setLocalState({ user: 'ada' });
@@ -314,11 +298,7 @@ describe('Room', () => {
   });
 
   it('compacts the log once it exceeds the threshold, keeping every edit', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage, { compactAfterUpdates: 5, commitWindowMs: 0 });
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, a, s } = await loadedRoom({ compactAfterUpdates: 5, commitWindowMs: 0 });
     const client = new Y.Doc();
     for (let i = 0; i < 6; i++) {
       room.receive(a, update(edit(client, `${i}`)), i + 1);
@@ -332,11 +312,7 @@ describe('Room', () => {
   });
 
   it('unloads when idle, flushing and compacting first', async () => {
-    const s = instrumented();
-    const { room, unloaded } = makeRoom(s.storage, { idleUnloadMs: 20, commitWindowMs: 50 });
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, unloaded, a, s } = await loadedRoom({ idleUnloadMs: 20, commitWindowMs: 50 });
     const client = new Y.Doc();
     room.receive(a, update(edit(client, 'one ')), 1);
     room.receive(a, update(edit(client, 'two ')), 2);
@@ -357,13 +333,8 @@ describe('Room', () => {
   // doc's update event (Room#applyUpdate): whether to store it is read from
   // the transaction, so a repeat must not be stored and a delete-only update must.
   it('stores forwarded updates only when they change the doc, deletions included', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage, { commitWindowMs: 0 });
-    await room.load();
-    const a = member();
-    const b = member();
-    room.join(a);
-    room.join(b);
+    const { room, a, join, s } = await loadedRoom({ commitWindowMs: 0 });
+    const b = join();
     const client = new Y.Doc();
     const typed = edit(client, 'hello');
     room.receive(a, update(typed), 1);
@@ -388,13 +359,8 @@ describe('Room', () => {
   });
 
   it('stores what a forwarded update applied before Yjs failed halfway', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage, { commitWindowMs: 0 });
-    await room.load();
-    const a = member();
-    const b = member();
-    room.join(a);
-    room.join(b);
+    const { room, a, join, s } = await loadedRoom({ commitWindowMs: 0 });
+    const b = join();
     const client = new Y.Doc();
     const good = edit(client, 'abc');
     // The structs integrate, then the truncated delete set throws (the session's
@@ -419,15 +385,9 @@ describe('Room', () => {
   // members twice (forwarded, then again from the doc's event); left off, a
   // peer's update would reach nobody and not be stored.
   it('sends each update once, whether it came from a client or a peer relay', async () => {
-    const s = instrumented();
-    const { room } = makeRoom(s.storage, { commitWindowMs: 0 });
-    await room.load();
-    const a = member();
-    const b = member();
-    const peer: TestMember = { ...member(), peer: true };
-    room.join(a);
-    room.join(b);
-    room.join(peer);
+    const { room, a, join, s } = await loadedRoom({ commitWindowMs: 0 });
+    const b = join();
+    const peer = join({ ...member(), peer: true });
     const client = new Y.Doc();
     const remote = new Y.Doc();
     room.receive(a, update(edit(client, 'one')), 1);
@@ -448,10 +408,8 @@ describe('Room', () => {
   });
 
   it('stays loaded while a member is present', async () => {
-    const { room, unloaded } = makeRoom(new MemoryStorage(), { idleUnloadMs: 5 });
-    await room.load();
-    const a = member();
-    room.join(a);
+    // Member `a` joined by `loadedRoom`.
+    const { room, unloaded } = await loadedRoom({ idleUnloadMs: 5 });
     await new Promise((r) => setTimeout(r, 30));
     expect(unloaded).toEqual([]);
     expect(room.isOpen).toBe(true);

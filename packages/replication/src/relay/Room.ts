@@ -18,6 +18,7 @@ import {
   type AwarenessEntry,
   type AwarenessLimits,
   checkAwarenessUpdate,
+  checkedAppendShape,
   DEFAULT_AWARENESS_LIMITS,
   encodeAwarenessEntries,
   UpdateRejectedError,
@@ -131,6 +132,17 @@ export class Room {
   #lazy: StoredLog | null = null;
   /** The doc holds the stored log and its handlers are on. */
   #docReady = false;
+  /**
+   * Live appends (`#appendLive`): client updates taken into the log of a room
+   * without a doc since `#lazy.update` was last merged, and the log's state
+   * vector as a map (`null` until the first one), encoded into
+   * `#lazy.vector` only when read (`#vectorStale`).
+   */
+  #tail: Uint8Array[] = [];
+  #clocks: Map<number, number> | null = null;
+  #vectorStale = false;
+  /** The log gained live appends since the load: its durable state must be reported on unload. */
+  #appended = false;
   /** Updates the doc emitted during the current `applyUpdate` (stored if it throws halfway). */
   #emitted: Uint8Array[] | null = null;
   #state: RoomState = 'new';
@@ -229,7 +241,13 @@ export class Room {
 
   /** The room's state vector: what it holds (stored or applied), without materialising the doc. */
   stateVector(): Uint8Array {
-    return this.#lazy?.vector ?? Y.encodeStateVector(this.#doc);
+    const lazy = this.#lazy;
+    if (lazy === null) return Y.encodeStateVector(this.#doc);
+    if (this.#vectorStale && this.#clocks !== null) {
+      lazy.vector = Y.encodeStateVector(this.#clocks);
+      this.#vectorStale = false;
+    }
+    return lazy.vector;
   }
 
   /** Loads the doc from storage; every caller shares one load. Rejects when stored data is unusable. */
@@ -259,6 +277,9 @@ export class Room {
         } catch (err) {
           throw new Error(`stored updates of ${this.name} are corrupt: ${errorMessage(err)}`);
         }
+      } else {
+        // A new doc: live appends may fill its log without a doc (`#appendLive`).
+        this.#lazy = { update: EMPTY_UPDATE, vector: EMPTY_VECTOR };
       }
       this.#storedCount = stored.updates.length;
     } catch (err) {
@@ -276,6 +297,7 @@ export class Room {
     // fingerprint record that lags storage (a crash before it was written) is
     // still corrected before any digest uses it, as when loads reported.
     if (this.#lazy === null) this.#materialise();
+    else if (this.#lazy.update === EMPTY_UPDATE) this.#reportDurable();
     else {
       this.#durableDirty = true;
       this.#durableChanged();
@@ -291,9 +313,9 @@ export class Room {
   #materialise(): void {
     if (this.#docReady) return;
     const lazy = this.#lazy;
-    if (lazy !== null) {
+    if (lazy !== null && (lazy.update !== EMPTY_UPDATE || this.#tail.length > 0)) {
       try {
-        Y.applyUpdate(this.#doc, lazy.update);
+        Y.applyUpdate(this.#doc, this.#mergedLog(lazy).update);
       } catch (err) {
         // The log stays the room's truth (answers keep coming from it); writes,
         // which need the doc, fail until the stored data is repaired.
@@ -301,6 +323,9 @@ export class Room {
       }
     }
     this.#lazy = null;
+    this.#tail = [];
+    this.#clocks = null;
+    this.#vectorStale = false;
     this.#docReady = true;
     this.#doc.on('afterTransaction', (transaction: Y.Transaction) => {
       if (this.#quiet) this.#quietTransaction = transaction;
@@ -370,7 +395,7 @@ export class Room {
             update =
               lazy === null
                 ? Y.encodeStateAsUpdate(this.#doc, message.payload)
-                : diffStored(lazy, message.payload);
+                : diffStored(this.#mergedLog(lazy), message.payload);
           } catch (err) {
             throw new ProtocolError(`bad state vector: ${errorMessage(err)}`);
           }
@@ -380,6 +405,10 @@ export class Room {
         // An empty update changes nothing (a subscriber's usual answer to our
         // SyncStep1): it needs an ack, not the doc.
         if (!this.#docReady && isEmptyUpdate(message.payload)) {
+          if (seq !== undefined) this.requestAck(member, seq);
+          return [];
+        }
+        if (this.#appendLive(member, message.payload)) {
           if (seq !== undefined) this.requestAck(member, seq);
           return [];
         }
@@ -459,6 +488,77 @@ export class Room {
       );
     }
     return kept;
+  }
+
+  /**
+   * Takes a client's update into the log of a room that has no doc, without
+   * integrating it: forwarded as received, stored with the next group
+   * commit, acked after it, and counted in the log's state vector. Yjs's
+   * per-update transaction was the largest item of a relay that only stores
+   * and forwards (bench/README.md, "Fan-out", seventh round); the doc is
+   * built from the log when something needs it (a peer relay's sync, a
+   * read-only client's reply, `doc`, the index's fingerprint, unload).
+   *
+   * Only for an update the session's update guard passed (so Yjs's decoder
+   * reads it) whose every client section starts exactly at the log's clock
+   * for that client (all new, no gap), that has no skips, whose items refer
+   * to their own client's earlier clocks only and to other clients' clocks
+   * the log already holds. Such an update integrates without pending parts,
+   * and without the lookups of missing structs that make Yjs throw, so the
+   * log stays loadable, and the vector counted here is what the doc built
+   * from the log reports. Anything else builds the doc and goes through
+   * `#applyUpdate`, as before. The log's vector never runs ahead of what it
+   * holds, so a section starting at it never leaves a gap.
+   */
+  #appendLive(member: RoomMember, update: Uint8Array): boolean {
+    const lazy = this.#lazy;
+    if (lazy === null || member.peer === true) return false;
+    const shape = checkedAppendShape(update);
+    if (shape === undefined) return false;
+    this.#clocks ??= Y.decodeStateVector(this.stateVector());
+    const clocks = this.#clocks;
+    const { sections, deps, deletes } = shape;
+    for (let i = 0; i < sections.length; i += 3) {
+      if ((clocks.get(sections[i] as number) ?? 0) !== sections[i + 1]) return false;
+    }
+    for (let i = 0; i < deps.length; i += 2) {
+      if ((deps[i + 1] as number) >= (clocks.get(deps[i] as number) ?? 0)) return false;
+    }
+    // Deletions only of what the log holds once this update is in: Yjs would
+    // keep others pending, which the counted vector could not show.
+    for (let i = 0; i < deletes.length; i += 2) {
+      if ((deletes[i + 1] as number) > clockAfter(sections, clocks, deletes[i] as number)) {
+        return false;
+      }
+    }
+    this.#fanOut(update, member, false);
+    for (let i = 0; i < sections.length; i += 3) {
+      clocks.set(sections[i] as number, sections[i + 2] as number);
+    }
+    this.#vectorStale = true;
+    this.#appended = true;
+    // A copy: the received bytes are a view into the socket's read buffer,
+    // which the log would otherwise keep alive until its next merge.
+    this.#tail.push(update.slice());
+    // Many small buffers cost more memory than the doc they replace (the soak
+    // test's RSS bound caught it): fold them into one now and then. Not into
+    // the log's update, which may be large; that waits for a read.
+    if (this.#tail.length >= MAX_TAIL) this.#tail = [Y.mergeUpdates(this.#tail)];
+    // Answers cached for the log before this update are out of date.
+    delete lazy.covering;
+    delete lazy.deletesOnly;
+    this.#enqueue(update);
+    return true;
+  }
+
+  /** `lazy` with the live appends merged into its update (once per read, not per append). */
+  #mergedLog(lazy: StoredLog): StoredLog {
+    if (this.#tail.length > 0) {
+      const parts = lazy.update === EMPTY_UPDATE ? this.#tail : [lazy.update, ...this.#tail];
+      lazy.update = parts.length === 1 ? (parts[0] as Uint8Array) : Y.mergeUpdates(parts);
+      this.#tail = [];
+    }
+    return lazy;
   }
 
   #applyUpdate(member: RoomMember, update: Uint8Array): void {
@@ -597,6 +697,17 @@ export class Room {
   #reportDurable(): void {
     // The fingerprint walks the doc: build it first (that reports, once built).
     if (!this.#docReady) {
+      const lazy = this.#lazy;
+      // A new doc's durable state is the empty doc's: no need to build one.
+      if (lazy !== null && lazy.update === EMPTY_UPDATE && this.#tail.length === 0) {
+        this.#durableDirty = false;
+        try {
+          this.#options.onDurable?.(this, emptyFingerprint(), EMPTY_VECTOR);
+        } catch (err) {
+          this.#options.log('room.on_durable_failed', { doc: this.name, error: errorMessage(err) });
+        }
+        return;
+      }
       this.#materialise();
       return;
     }
@@ -690,8 +801,8 @@ export class Room {
     }
     const batch: CommitBatch = {
       ...this.#pending,
-      // Everything applied so far is in this batch or already stored.
-      stateVector: Y.encodeStateVector(this.#doc),
+      // Everything applied (or appended) so far is in this batch or already stored.
+      stateVector: this.stateVector(),
     };
     this.#pending = null;
     this.#inflight = batch;
@@ -778,8 +889,11 @@ export class Room {
   async #compact(): Promise<void> {
     try {
       const stored = await this.#options.storage.load(this.name);
-      // The doc holds everything stored (this room is the doc's only writer), maybe more.
-      const snapshot = Y.encodeStateAsUpdate(this.#doc);
+      // The doc, or the log of a room without one, holds everything stored
+      // (this room is the only writer), maybe more.
+      const lazy = this.#lazy;
+      const snapshot =
+        lazy === null ? Y.encodeStateAsUpdate(this.#doc) : collected(this.#mergedLog(lazy));
       await this.#options.storage.compact(this.name, snapshot, stored.cursor);
       this.#options.log('room.compacted', {
         doc: this.name,
@@ -850,8 +964,18 @@ export class Room {
       this.#options.log('room.unload_flush_failed', { doc: this.name, error: errorMessage(err) });
     }
     // The index keeps the last durable state of an unloaded doc: report it while the doc exists.
-    // A room that never built its doc changed nothing: the index keeps what it had.
-    if (this.#docReady) this.reportDurable();
+    // A room that never built its doc and took no live appends changed
+    // nothing: the index keeps what it had. Live appends build it here.
+    if (this.#docReady || this.#appended) {
+      try {
+        this.reportDurable();
+      } catch (err) {
+        this.#options.log('room.unload_report_failed', {
+          doc: this.name,
+          error: errorMessage(err),
+        });
+      }
+    }
     if (this.#retryTimer !== undefined) clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     this.#state = 'unloaded';
@@ -870,6 +994,52 @@ function transactionChanged(transaction: Y.Transaction): boolean {
     if (transaction.beforeState.get(client) !== clock) return true;
   }
   return false;
+}
+
+/** Live appends kept apart before they are folded into the log's update. */
+const MAX_TAIL = 64;
+
+/**
+ * The clock after what a log with `clocks` holds of `client` once an update
+ * with these `sections` (flat triples: client, from, to) is in it.
+ */
+function clockAfter(sections: number[], clocks: Map<number, number>, client: number): number {
+  for (let i = 0; i < sections.length; i += 3) {
+    if (sections[i] === client) return sections[i + 2] as number;
+  }
+  return clocks.get(client) ?? 0;
+}
+
+/**
+ * The log's update with deleted content dropped, as a doc would store it:
+ * merged updates keep every deleted character, Yjs's GC does not. Replaces
+ * the log's bytes (the same state, smaller); answers cached for the old
+ * bytes stay true. Built at compaction only, which is rare.
+ */
+function collected(log: StoredLog): Uint8Array {
+  const doc = new Y.Doc();
+  try {
+    Y.applyUpdate(doc, log.update);
+    log.update = Y.encodeStateAsUpdate(doc);
+    return log.update;
+  } finally {
+    doc.destroy();
+  }
+}
+
+/** The log of a new doc, and its state vector (compared by identity). */
+const EMPTY_UPDATE = new Uint8Array([0, 0]);
+const EMPTY_VECTOR = new Uint8Array([0]);
+let emptyDocFingerprint: Uint8Array | undefined;
+
+/** The fingerprint of a doc with nothing in it (computed once). */
+function emptyFingerprint(): Uint8Array {
+  if (emptyDocFingerprint === undefined) {
+    const doc = new Y.Doc();
+    emptyDocFingerprint = fingerprintOf(doc);
+    doc.destroy();
+  }
+  return emptyDocFingerprint;
 }
 
 /** `[0, 0]`: no structs, no deletions. */

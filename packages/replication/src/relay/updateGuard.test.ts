@@ -4,6 +4,7 @@ import * as Y from 'yjs';
 import { CloseCode } from '../protocol.ts';
 import {
   checkAwarenessUpdate,
+  checkedAppendShape,
   checkUpdate,
   encodeAwarenessEntries,
   UpdateRejectedError,
@@ -259,4 +260,67 @@ function docWithText(content: string): Y.Doc {
   doc.clientID = 1;
   doc.getText('t').insert(0, content);
   return doc;
+}
+
+describe('checkedAppendShape (what a room may append without integrating)', () => {
+  it("records each client section's clock range and the other clients' structs an update names", () => {
+    const a = new Y.Doc();
+    a.clientID = 10;
+    const b = new Y.Doc();
+    b.clientID = 20;
+    a.getText('t').insert(0, 'abc');
+    Y.applyUpdate(b, Y.encodeStateAsUpdate(a));
+    const before = Y.encodeStateVector(b);
+    b.getText('t').insert(1, 'XY'); // between a's 'a' and 'b': origins (10, 0) and (10, 1)
+    b.getText('t').insert(3, 'Z'); // after its own 'Y': origin (20, 1)
+    const update = Y.encodeStateAsUpdate(b, before);
+    expect(checkedAppendShape(update)).toBeUndefined();
+    checkUpdate(update);
+    const shape = checkedAppendShape(update);
+    expect(shape?.sections).toEqual([20, 0, 3]);
+    // Only references to other clients count as dependencies; its own earlier clocks do not.
+    expect(shape?.deps).toEqual([10, 0, 10, 1]);
+  });
+
+  it('gives none for an update with a skip, one whose item names its own later clock, or one without structs', () => {
+    const doc = new Y.Doc();
+    doc.clientID = 5;
+    const u1 = edit(doc, 'ab');
+    edit(doc, 'cd');
+    const u3 = edit(doc, 'ef');
+    // A merge across a missing update holds a skip where it was.
+    const skipped = Y.mergeUpdates([u1, u3]);
+    checkUpdate(skipped);
+    expect(checkedAppendShape(skipped)).toBeUndefined();
+    const forward = craft((e) => {
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint(e, 7);
+      encoding.writeVarUint(e, 0);
+      encoding.writeUint8(e, 0x80 | 4); // origin, string
+      encoding.writeVarUint(e, 7);
+      encoding.writeVarUint(e, 0); // its own clock: not earlier than itself
+      encoding.writeVarString(e, 'a');
+      encoding.writeVarUint(e, 0);
+    });
+    checkUpdate(forward);
+    expect(checkedAppendShape(forward)).toBeUndefined();
+    const deleteOnly = craft((e) => {
+      encoding.writeVarUint(e, 0);
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint(e, 5);
+      encoding.writeVarUint(e, 1);
+      encoding.writeVarUint(e, 0);
+      encoding.writeVarUint(e, 1);
+    });
+    checkUpdate(deleteOnly);
+    // A backspace appends too: its range (client 5, clocks 0–1) must be in the log.
+    expect(checkedAppendShape(deleteOnly)).toEqual({ sections: [], deps: [], deletes: [5, 1] });
+  });
+});
+
+function edit(doc: Y.Doc, text: string): Uint8Array {
+  const before = Y.encodeStateVector(doc);
+  doc.getText('t').insert(doc.getText('t').length, text);
+  return Y.encodeStateAsUpdate(doc, before);
 }

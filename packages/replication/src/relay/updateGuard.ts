@@ -73,6 +73,34 @@ export interface UpdateSummary {
   deleteRanges: number;
 }
 
+/**
+ * The clock ranges a checked update writes and the other clients' clocks it
+ * refers to, for an update a room may append to its log without integrating
+ * it (`Room`, "live appends"). Only for an update without skips whose items
+ * refer to their own client's earlier clocks only, or a
+ * delete-only update (a backspace).
+ */
+export interface AppendShape {
+  /** Per client section: client, first clock, clock after its last struct (flat triples). */
+  sections: number[];
+  /** Every reference to another client's struct (origins, parents): client, clock (flat pairs). */
+  deps: number[];
+  /** Per delete range: client, clock after its end (flat pairs). */
+  deletes: number[];
+}
+
+/**
+ * Shapes of updates `checkUpdate` passed, keyed by the checked bytes: the
+ * session checks an update before its room sees it, and the room must not
+ * walk it twice. Weak: an entry lives as long as the update.
+ */
+const appendShapes = new WeakMap<Uint8Array, AppendShape>();
+
+/** The `AppendShape` of `update` if `checkUpdate` passed these very bytes and it has one. */
+export function checkedAppendShape(update: Uint8Array): AppendShape | undefined {
+  return appendShapes.get(update);
+}
+
 /** One client's entry of an awareness update (`state` is the JSON text; `'null'` removes the client). */
 export interface AwarenessEntry {
   clientId: number;
@@ -130,6 +158,19 @@ class UpdateWalker {
   readonly #rootNames = new Set<string>();
   #subdocs = 0;
   structs = 0;
+  readonly sections: number[] = [];
+  readonly deps: number[] = [];
+  readonly deletes: number[] = [];
+  /**
+   * Still a shape a room may append without integrating: no skip, and every
+   * reference to the item's own client names an earlier clock. Yjs does not
+   * check the latter (it looks such an item's origin up and throws when it
+   * is not there), so an update breaking it must go through Yjs, not a log.
+   */
+  appendable = true;
+  /** The client and first clock of the struct being read. */
+  #client = 0;
+  #at = 0;
 
   constructor(update: Uint8Array, limits: Required<UpdateLimits>) {
     this.#d = decoding.createDecoder(update);
@@ -149,21 +190,27 @@ class UpdateWalker {
       if (seen.has(client)) rejectUpdate(`client ${client} appears twice`);
       seen.add(client);
       let clock = this.#clock(decoding.readVarUint(d));
+      const from = clock;
       this.structs += structs;
       if (this.structs > this.#limits.maxStructs) {
         rejectUpdate(`more than ${this.#limits.maxStructs} structs`);
       }
-      for (let s = 0; s < structs; s++) clock = this.#clock(clock + this.#struct());
+      this.#client = client;
+      for (let s = 0; s < structs; s++) {
+        this.#at = clock;
+        clock = this.#clock(clock + this.#struct());
+      }
+      if (structs > 0) this.sections.push(client, from, clock);
     }
     let deleteRanges = 0;
     const dsClients = readCount(d, 2, 'delete set client');
     for (let c = 0; c < dsClients; c++) {
-      decoding.readVarUint(d);
+      const client = decoding.readVarUint(d);
       const ranges = readCount(d, 2, 'delete range');
       deleteRanges += ranges;
       for (let r = 0; r < ranges; r++) {
         const clock = this.#clock(decoding.readVarUint(d));
-        this.#clock(clock + decoding.readVarUint(d));
+        this.deletes.push(client, this.#clock(clock + decoding.readVarUint(d)));
       }
     }
     if (decoding.hasContent(d)) rejectUpdate('trailing bytes after the delete set');
@@ -182,6 +229,7 @@ class UpdateWalker {
     const info = readByte(d);
     const kind = info & 0x1f;
     if (kind === 0 || kind === 10) {
+      if (kind === 10) this.appendable = false;
       // GC or Skip: just a length.
       return this.#length(decoding.readVarUint(d), kind === 0 ? 'GC' : 'skip');
     }
@@ -209,9 +257,12 @@ class UpdateWalker {
     return this.#content(kind);
   }
 
+  /** Reads an item's reference to another struct (an origin or its parent). */
   #id(): void {
-    decoding.readVarUint(this.#d);
-    this.#clock(decoding.readVarUint(this.#d));
+    const client = decoding.readVarUint(this.#d);
+    const clock = this.#clock(decoding.readVarUint(this.#d));
+    if (client !== this.#client) this.deps.push(client, clock);
+    else if (clock >= this.#at) this.appendable = false;
   }
 
   #length(length: number, what: string): number {
@@ -332,10 +383,21 @@ class UpdateWalker {
  * (`CloseCode.UpdateRejected`) otherwise — including for an empty update and
  * truncated varints.
  */
-export function checkUpdate(update: Uint8Array, limits: UpdateLimits = {}): UpdateSummary {
-  const walker = new UpdateWalker(update, { ...DEFAULT_UPDATE_LIMITS, ...limits });
+export function checkUpdate(update: Uint8Array, limits?: UpdateLimits): UpdateSummary {
+  const walker = new UpdateWalker(
+    update,
+    limits === undefined ? DEFAULT_UPDATE_LIMITS : { ...DEFAULT_UPDATE_LIMITS, ...limits },
+  );
   try {
-    return walker.walk();
+    const summary = walker.walk();
+    if (walker.appendable && (walker.sections.length > 0 || walker.deletes.length > 0)) {
+      appendShapes.set(update, {
+        sections: walker.sections,
+        deps: walker.deps,
+        deletes: walker.deletes,
+      });
+    }
+    return summary;
   } catch (err) {
     if (err instanceof UpdateRejectedError) throw err;
     // lib0 errors: unexpected end of array, integer out of range, bad view.
