@@ -114,6 +114,9 @@ class Reader {
   }
 }
 
+/** Keystrokes that delete the last character instead of typing one. */
+const BACKSPACE_SHARE = 0.1;
+
 /** What both client kinds share: the doc, the typing, the stamps. */
 abstract class LoadClient {
   readonly doc = new Y.Doc();
@@ -169,13 +172,19 @@ abstract class LoadClient {
     ws.onerror = () => process.stderr.write(`loadgen ${this.spec.id}: socket error\n`);
   }
 
-  /** One keystroke: a character typed at the end and the send time under a key of its own. */
+  /**
+   * One keystroke: a character typed at the end, or one time in ten a
+   * backspace (people correct as they type; an insert-only load would spare
+   * a server the deletions), and the send time under a key of its own.
+   */
   edit(): void {
     if (this.ws.readyState !== NodeWebSocket.OPEN) return;
     const n = ++this.#edits;
+    const backspace = this.text.length > 0 && this.random() < BACKSPACE_SHARE;
     const ch = 'abcdefghijklmnopqrstuvwxyz     '[Math.floor(this.random() * 31)] ?? ' ';
     this.doc.transact(() => {
-      this.text.insert(this.text.length, ch);
+      if (backspace) this.text.delete(this.text.length - 1, 1);
+      else this.text.insert(this.text.length, ch);
       const sentAt = wallNow();
       this.stamps.set(`${this.spec.id}#${n}`, sentAt);
       sentTotal++;
