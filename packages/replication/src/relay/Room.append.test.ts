@@ -38,6 +38,15 @@ function makeRoom(storage: StorageAdapter, compactAfterUpdates = 500) {
   return { room, durable };
 }
 
+/** A new doc's room, loaded, with one client member `a`. */
+async function loadedWithMember() {
+  const { room } = makeRoom(new MemoryStorage());
+  await room.load();
+  const a = member();
+  room.join(a);
+  return { room, a };
+}
+
 function step1(stateVector: Uint8Array): YMessage {
   return { type: YMessageType.Sync, step: SyncStep.Step1, payload: stateVector };
 }
@@ -119,10 +128,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
   it('goes through Yjs for an unchecked update, one that starts past the log, or one naming a struct the log lacks', async () => {
     // Not checked by the update guard: nothing says Yjs could read it.
     {
-      const { room } = makeRoom(new MemoryStorage());
-      await room.load();
-      const a = member();
-      room.join(a);
+      const { room, a } = await loadedWithMember();
       room.receive(a, {
         type: YMessageType.Sync,
         step: SyncStep.Update,
@@ -133,10 +139,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     }
     // Starts past the log's clock: Yjs holds it back, and the vector must not claim it.
     {
-      const { room } = makeRoom(new MemoryStorage());
-      await room.load();
-      const a = member();
-      room.join(a);
+      const { room, a } = await loadedWithMember();
       const client = new Y.Doc();
       edit(client, 'abc');
       room.receive(a, checked(edit(client, 'd', 3)), 1);
@@ -146,10 +149,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     }
     // Names another client's struct the log does not hold (typed after text the room lacks).
     {
-      const { room } = makeRoom(new MemoryStorage());
-      await room.load();
-      const a = member();
-      room.join(a);
+      const { room, a } = await loadedWithMember();
       const other = new Y.Doc();
       const client = new Y.Doc();
       Y.applyUpdate(client, edit(other, 'abc'));
