@@ -6,8 +6,10 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './App.tsx';
 import { notifyLocalStorage } from './hooks/useLocalStorageKey.ts';
+import { currentPath } from './lib/navigate.ts';
 import './styles.css';
 import { readSessionFragment, takeFragmentParam } from './lib/sessionLink.ts';
+import { whenStartupQuiet } from './lib/startupQuiet.ts';
 import { AuthApi, apiBaseOf } from './workspace/AuthApi.ts';
 import { loadIdentity } from './workspace/identity.ts';
 import { relayUrls } from './workspace/relays.ts';
@@ -81,9 +83,9 @@ function authFor(workspaceId: string) {
   };
 }
 
-/** The note the address bar names in `workspaceId`, if any. */
+/** The note the route names in `workspaceId`, if any (the address bar may be a frame behind). */
 function noteInAddressBar(workspaceId: string): string | null {
-  const route = parseRoute(window.location.pathname);
+  const route = parseRoute(currentPath());
   return route.kind === 'workspace' && route.workspaceId === workspaceId ? route.noteId : null;
 }
 
@@ -128,7 +130,30 @@ controller.subscribe(() => {
       : undefined;
 });
 
-registerSW({ immediate: true });
+// The address bar's workspace starts opening now rather than in App's first effect
+// (which runs after React's first render and commit): its database open and socket
+// handshake then overlap that render (bench `coldload`, fresh device). App's effect
+// gets this same pending open from the controller.
+if (startRoute.kind === 'workspace') {
+  rememberWorkspace(
+    window.localStorage,
+    { id: startRoute.workspaceId, createdHere: false },
+    Date.now(),
+  );
+  controller.open(startRoute.workspaceId).catch(() => undefined);
+}
+
+// The service worker (and its ~1.2 MB precache, fetched from the relay that is answering
+// the index doc) is only needed for the next, offline, load: registered once start-up
+// has fetched what it needs (bench `coldload`, fresh device).
+void whenStartupQuiet({
+  current: () => {
+    const { state } = controller;
+    if (state.phase === 'error') return 'failed';
+    return state.phase === 'ready' ? state.session.replica : null;
+  },
+  subscribe: (listener) => controller.subscribe(listener),
+}).then(() => registerSW({ immediate: true }));
 
 // Notes live only in IndexedDB until a relay has them; ask the browser not to evict it under storage pressure.
 navigator.storage?.persist?.().catch(() => undefined);

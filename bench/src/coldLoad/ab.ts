@@ -52,9 +52,15 @@ interface FreshSamples {
   script: number[];
   /** Navigation → every note listed with its body indexed (none shown as arriving). */
   indexed: number[];
+  /** Navigation → the first list, and app start → the first list (the page's own marks). */
+  listFromNav: number[];
+  listFromApp: number[];
 }
 const freshCpu = new Map<string, FreshSamples>(
-  builds.map((b) => [b.name, { wall: [], task: [], script: [], indexed: [] }]),
+  builds.map((b) => [
+    b.name,
+    { wall: [], task: [], script: [], indexed: [], listFromNav: [], listFromApp: [] },
+  ]),
 );
 
 /** One fresh load: wall time from navigation to every note on the device, and the page's CPU. */
@@ -73,6 +79,12 @@ async function freshLoad(browser: Browser, url: string, into: FreshSamples): Pro
     const ms = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;
     into.task.push(ms('TaskDuration'));
     into.script.push(ms('ScriptDuration'));
+    const marks = await page.evaluate(() =>
+      Object.fromEntries(performance.getEntriesByType('mark').map((m) => [m.name, m.startTime])),
+    );
+    const listShown = marks['lattice:list-shown'] ?? Number.NaN;
+    into.listFromNav.push(listShown);
+    into.listFromApp.push(listShown - (marks['lattice:app-start'] ?? Number.NaN));
     await page.waitForFunction(
       (n) => {
         const store = (
@@ -137,6 +149,8 @@ for (const [name, c] of freshOnly ? freshCpu : []) {
   console.log(`  page task time        ${formatFigure(figure(c.task, 'ms'))}`);
   console.log(`  page script time      ${formatFigure(figure(c.script, 'ms'))}`);
   console.log(`  wall to all indexed   ${formatFigure(figure(c.indexed, 'ms'))}`);
+  console.log(`  list shown, from nav  ${formatFigure(figure(c.listFromNav, 'ms'))}`);
+  console.log(`  list shown, after app ${formatFigure(figure(c.listFromApp, 'ms'))}`);
 }
 for (const [name, s] of freshOnly ? [] : samples) {
   console.log(`\n${name} (${notes} notes, ${rounds} rounds)`);

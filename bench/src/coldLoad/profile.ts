@@ -58,14 +58,35 @@ try {
   await cdp.send('Profiler.enable');
   await cdp.send('Performance.enable');
   await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
-  if (mode === 'fresh') await cdp.send('Profiler.start');
+  // Fresh mode: the page's own socket frames, on the profile's clock (CDP monotonic seconds).
+  const cdpFrames: { at: number; dir: string; size: number; head: string }[] = [];
+  if (mode === 'fresh') {
+    await cdp.send('Network.enable');
+    const onFrame =
+      (dir: string) => (event: { timestamp: number; response: { payloadData: string } }) => {
+        // Binary payloads come base64-encoded: 4 characters per 3 bytes.
+        const data = Buffer.from(event.response.payloadData, 'base64');
+        cdpFrames.push({
+          at: event.timestamp,
+          dir,
+          size: data.length,
+          head: data.subarray(0, 6).toString('hex'),
+        });
+      };
+    cdp.on('Network.webSocketFrameSent', onFrame('up'));
+    cdp.on('Network.webSocketFrameReceived', onFrame('down'));
+    // The relay reads its `fp:` records after it listens: let that finish first.
+    await new Promise((r) => setTimeout(r, 2000));
+    await cdp.send('Profiler.start');
+  }
   const t0 = Date.now();
   // Frame timeline of the fresh load: when the relay's answers arrive and ours leave.
   const frames: string[] = [];
   page.on('websocket', (socket) => {
     const log = (dir: string) => (event: { payload: string | Buffer }) => {
       const size = typeof event.payload === 'string' ? event.payload.length : event.payload.length;
-      if (size > 64) frames.push(`${Date.now() - t0} ${dir} ${size}`);
+      // Fresh mode logs every frame (the start-up's small Hello/auth/sub frames too).
+      if (size > 64 || mode === 'fresh') frames.push(`${Date.now() - t0} ${dir} ${size}`);
     };
     socket.on('framereceived', log('down'));
     socket.on('framesent', log('up'));
@@ -80,6 +101,13 @@ try {
   console.log(`fresh: page ${busy.join(', ')}`);
   if (mode === 'fresh') {
     console.log(frames.join('\n'));
+    // The page's own marks, relative to navigation (the frames above count from just before it).
+    const marks = await page.evaluate(() =>
+      [...performance.getEntriesByType('mark'), ...performance.getEntriesByType('resource')].map(
+        (m) => `${m.startTime.toFixed(0)}+${m.duration.toFixed(0)} ${m.entryType} ${m.name}`,
+      ),
+    );
+    console.log(marks.join('\n'));
     const metrics = await (await fetch(`${relay.url}/metrics`)).text();
     console.log(
       metrics
@@ -91,6 +119,16 @@ try {
   if (mode === 'fresh') {
     const { profile } = await cdp.send('Profiler.stop');
     await writeFile(out, JSON.stringify(profile));
+    // The first frames (hello, subscriptions, the index doc's answer) on the profile's time axis.
+    console.log(
+      cdpFrames
+        .slice(0, 12)
+        .map(
+          (f) =>
+            `cdp ${((f.at * 1e6 - profile.startTime) / 1000).toFixed(0)} ${f.dir} ${f.size} ${f.head}`,
+        )
+        .join('\n'),
+    );
     throw new Done();
   }
   await page.evaluate(() =>

@@ -6,6 +6,7 @@ import { useNoteSummary } from '../hooks/useNotes.ts';
 import { useNow } from '../hooks/useNow.ts';
 import { usePreloaded } from '../hooks/usePreloaded.ts';
 import { useWikiLinkHost } from '../hooks/useWikiLinkHost.ts';
+import { afterPaint } from '../lib/afterPaint.ts';
 import { setDocumentTitle } from '../lib/documentTitle.ts';
 import { relativeTime } from '../lib/relativeTime.ts';
 import { showPresence } from '../lib/showPresence.ts';
@@ -81,8 +82,11 @@ export function NotePane({
     return () => setDocumentTitle('Lattice');
   }, [title]);
 
+  // After the frame showing the note: the awareness change is encoded and
+  // sent at once (~0.4 ms of a click in the click profile, bench `coldload`).
   useEffect(() => {
-    handle?.awareness.setLocalStateField('user', awarenessUser(identity));
+    if (handle === null) return;
+    return afterPaint(() => handle.awareness.setLocalStateField('user', awarenessUser(identity)));
   }, [handle, identity]);
   useEffect(() => (handle === null ? undefined : showPresence(handle.awareness)), [handle]);
 

@@ -1,5 +1,6 @@
 import { CompletionContext } from '@codemirror/autocomplete';
 import { EditorSelection, EditorState } from '@codemirror/state';
+import { EditorView } from '@codemirror/view';
 import { formatNoteLink } from '@lattice/notes';
 import { describe, expect, it } from 'vitest';
 import {
@@ -9,7 +10,9 @@ import {
   linkDecorations,
   linkView,
   matchTitles,
+  refreshLinks,
   type WikiLinkHost,
+  wikiLinks,
 } from './wikiLinks.ts';
 
 const A = 'AAAAAAAAAAAAAAAAAAAAAA';
@@ -107,5 +110,36 @@ describe('wiki links in the editor', () => {
     expect(complete('[[new idea', readOnly)?.options).toEqual([]);
     // Just "[[": every note, most recent first.
     expect(complete('[[')?.options).toHaveLength(3);
+  });
+
+  it('re-reads link targets on refresh, and skips the refresh for a note without links', () => {
+    const titles = new Map([[A, 'Old title']]);
+    const live = host({
+      resolve: (id) => {
+        const title = titles.get(id);
+        return title === undefined ? undefined : { title, trashed: false };
+      },
+    });
+    const shownTitles = (state: EditorState) => {
+      const shown: string[] = [];
+      for (const set of state.facet(EditorView.decorations)) {
+        if (typeof set === 'function') continue;
+        set.between(0, state.doc.length, (_from, _to, value) => {
+          const widget = value.spec.widget as { title?: string } | undefined;
+          if (widget?.title !== undefined) shown.push(widget.title);
+        });
+      }
+      return shown;
+    };
+    const linked = EditorState.create({
+      doc: `see ${formatNoteLink(A, 'Old title')}`,
+      extensions: wikiLinks(live),
+    });
+    titles.set(A, 'New title');
+    expect(shownTitles(linked)).toEqual(['Old title']);
+    expect(shownTitles(refreshLinks(linked))).toEqual(['New title']);
+    // No link: nothing to re-read, the state is handed back as it is.
+    const plain = EditorState.create({ doc: 'no [links] here', extensions: wikiLinks(live) });
+    expect(refreshLinks(plain)).toBe(plain);
   });
 });

@@ -1,5 +1,5 @@
 import { useMemo, useSyncExternalStore } from 'react';
-import { NAVIGATE_EVENT } from '../lib/navigate.ts';
+import { currentPath, NAVIGATE_EVENT } from '../lib/navigate.ts';
 import { parseRoute, type Route } from '../workspace/routes.ts';
 
 function subscribe(onChange: () => void): () => void {
@@ -11,8 +11,11 @@ function subscribe(onChange: () => void): () => void {
   };
 }
 
-/** The parsed route of the current URL, updated on back/forward and `navigate`. */
+/**
+ * The parsed route of the current URL, updated on back/forward and `navigate`
+ * (at once, ahead of the address bar: see `navigate`).
+ */
 export function useRoute(): Route {
-  const pathname = useSyncExternalStore(subscribe, () => window.location.pathname);
+  const pathname = useSyncExternalStore(subscribe, currentPath);
   return useMemo(() => parseRoute(pathname), [pathname]);
 }

@@ -1,5 +1,6 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
+import { afterPaint } from '../lib/afterPaint.ts';
 import {
   peersByNote,
   readWorkspacePeers,
@@ -21,11 +22,14 @@ export function useAnnouncePresence(
 ): void {
   useEffect(() => {
     const announce = () => awareness.setLocalState({ user: awarenessUser(identity), noteId });
-    announce();
+    // After the frame showing the note: the state change is encoded and sent
+    // at once (~0.6 ms of a click in the click profile, bench `coldload`).
+    const cancel = afterPaint(announce);
     const leave = () => awareness.setLocalState(null);
     window.addEventListener('pagehide', leave);
     window.addEventListener('pageshow', announce);
     return () => {
+      cancel();
       window.removeEventListener('pagehide', leave);
       window.removeEventListener('pageshow', announce);
     };

@@ -151,6 +151,80 @@ describe('WorkspaceSession', () => {
     expect(urls).toContain('ws://relay.test/sync?token=share.tok.en');
   });
 
+  describe('the link starts while the database opens', () => {
+    it('connects before the storage is open, then syncs the workspace as before', async () => {
+      const world = new ReplicaWorld();
+      try {
+        const relayed = {
+          relays: [WORLD_RELAY_URL],
+          replica: { transportFactory: world.network.factory },
+        };
+        const { session } = await WorkspaceSession.create({ ...device(), ...relayed });
+        await session.store.create({ title: 'Two', body: 'two' });
+        await session.replica.whenSynced();
+        await session.close();
+
+        // A new device whose database opens only once the replica has dialled the relay:
+        // one built after the open (as before) would never get there.
+        const fresh = device();
+        let dialled: () => void = () => {};
+        const connected = new Promise<void>((resolve) => {
+          dialled = resolve;
+        });
+        const second = await WorkspaceSession.open(session.workspaceId, {
+          ...fresh,
+          relays: [WORLD_RELAY_URL],
+          replica: {
+            transportFactory: (url) => {
+              dialled();
+              return world.network.factory(url);
+            },
+          },
+          openStorage: async (id) => {
+            const opened = await Promise.race([
+              connected.then(() => true),
+              new Promise<boolean>((r) => setTimeout(() => r(false), 3000)),
+            ]);
+            if (!opened) throw new Error('the replica did not connect while the database opened');
+            return fresh.openStorage(id);
+          },
+        });
+        try {
+          await expect.poll(() => second.store.list().length, { timeout: 4000 }).toBe(2);
+          second.settleStartup();
+          await second.replica.whenSynced();
+        } finally {
+          await second.close();
+        }
+      } finally {
+        await world.close();
+      }
+    });
+
+    it('still fails to open when the database cannot open, and closes the link it started', async () => {
+      const transports: MemoryTransport[] = [];
+      await expect(
+        WorkspaceSession.open('SomeWorkspaceId0000001', {
+          ...device(),
+          relays: ['ws://relay.test/sync'],
+          replica: {
+            transportFactory: () => {
+              const transport = new MemoryTransport(null);
+              transports.push(transport);
+              return transport;
+            },
+          },
+          openStorage: async () => {
+            await new Promise((r) => setTimeout(r, 10));
+            throw new Error('database blocked');
+          },
+        }),
+      ).rejects.toThrow('database blocked');
+      expect(transports.length).toBeGreaterThan(0);
+      expect(transports.every((t) => t.state === 'closed' || t.state === 'idle')).toBe(true);
+    });
+  });
+
   describe('background sync waits for the first screen', () => {
     /** A workspace of three notes on a relay, and a second device (own IndexedDB) opening it. */
     async function secondDevice(world: ReplicaWorld) {

@@ -8,6 +8,7 @@ import {
 } from '@lattice/replication';
 import type { AuthApi } from './AuthApi.ts';
 import { ClusterWatcher, type ClusterWatcherOptions } from './ClusterWatcher.ts';
+import { DeferredStorage, type SummarizingStorage } from './DeferredStorage.ts';
 import { ListSnapshotKeeper } from './ListSnapshotKeeper.ts';
 import {
   decodeListSnapshot,
@@ -52,8 +53,11 @@ export interface OpeningPreview {
 export interface WorkspaceSessionOptions {
   /** Relay endpoints (`ws(s)://host/sync`); empty = this device only. */
   relays: string[];
-  /** Opens the workspace's storage; default `IndexedDbStorage.open('lattice:' + workspaceId)`. */
-  openStorage?: (workspaceId: string) => Promise<StorageAdapter>;
+  /**
+   * Opens the workspace's storage; default `IndexedDbStorage.open('lattice:' + workspaceId)`.
+   * The replica is built (and connects) while it opens, so its shape must be known up front.
+   */
+  openStorage?: (workspaceId: string) => Promise<SummarizingStorage>;
   /** Share a BroadcastChannel with other tabs of the same workspace (default true). */
   broadcast?: boolean;
   /** Extra Replica options (tests: transport factory, timings). */
@@ -145,7 +149,9 @@ export class WorkspaceSession {
   ): Promise<WorkspaceSession> {
     const openStorage =
       options.openStorage ?? ((id: string) => IndexedDbStorage.open(`lattice:${id}`));
-    const storage = await openStorage(workspaceId);
+    // Not awaited here: the replica's socket connects and says hello while a new
+    // database is created (bench `coldload`, fresh device); `open` still fails with it.
+    const storage = new DeferredStorage(openStorage(workspaceId));
     const marker = options.listMarker === undefined ? localStorageMarker() : options.listMarker;
     let replica: Replica | undefined;
     // Held until the first screen settles, when the note pane holds its own handle.
@@ -218,6 +224,7 @@ export class WorkspaceSession {
           notice = `The link's reading record could not be used (${error instanceof Error ? error.message : String(error)}); notes open without it.`;
         }
       }
+      await storage.ready;
       const store = await NoteStore.open({
         workspaceId,
         source: replica,
