@@ -11,7 +11,7 @@ import {
 } from '../protocol.ts';
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room } from './Room.ts';
-import { edit, member } from './testing/roomMember.ts';
+import { edit, member, step1, textOf } from './testing/roomMember.ts';
 import { checkUpdate } from './updateGuard.ts';
 
 // Live appends: a room without a doc takes a client's checked update into its
@@ -47,10 +47,6 @@ async function loadedWithMember() {
   return { room, a };
 }
 
-function step1(stateVector: Uint8Array): YMessage {
-  return { type: YMessageType.Sync, step: SyncStep.Step1, payload: stateVector };
-}
-
 /** A client's update as the session hands it on: checked by the update guard first. */
 function checked(update: Uint8Array): YMessage {
   checkUpdate(update);
@@ -63,12 +59,6 @@ function answerIn(replies: Uint8Array[]): Uint8Array {
     throw new Error('no SyncStep2 in the replies');
   }
   return message.payload;
-}
-
-function textOf(...updates: Uint8Array[]): string {
-  const doc = new Y.Doc();
-  for (const u of updates) Y.applyUpdate(doc, u);
-  return doc.getText('body').toString();
 }
 
 /** The update a client's deletion emits (no structs: a delete set alone). */

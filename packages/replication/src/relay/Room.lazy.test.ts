@@ -12,7 +12,7 @@ import {
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room } from './Room.ts';
 import { roomContains } from './roomContains.ts';
-import { edit, member, type TestMember } from './testing/roomMember.ts';
+import { edit, member, step1, type TestMember, textOf } from './testing/roomMember.ts';
 
 // A room answers a subscriber's SyncStep1 from the stored log and builds its
 // Y.Doc only when something needs the doc's content (bench/README.md, "Cold
@@ -40,10 +40,6 @@ function makeRoom(storage: StorageAdapter, durableVector?: Uint8Array) {
   return { room, durable, changed };
 }
 
-function step1(stateVector: Uint8Array): YMessage {
-  return { type: YMessageType.Sync, step: SyncStep.Step1, payload: stateVector };
-}
-
 function step2(payload: Uint8Array): YMessage {
   return { type: YMessageType.Sync, step: SyncStep.Step2, payload };
 }
@@ -57,12 +53,6 @@ function answerIn(replies: Uint8Array[]): Uint8Array {
     }
   }
   throw new Error('no SyncStep2 in the replies');
-}
-
-function textOf(...updates: Uint8Array[]): string {
-  const doc = new Y.Doc();
-  for (const u of updates) Y.applyUpdate(doc, u);
-  return doc.getText('body').toString();
 }
 
 async function storedText(storage: StorageAdapter): Promise<string> {

@@ -13,7 +13,7 @@ import {
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
-import { fingerprintOf } from './fingerprint.ts';
+import { EMPTY_FINGERPRINT, fingerprintOf } from './fingerprint.ts';
 import {
   type AwarenessEntry,
   type AwarenessLimits,
@@ -711,7 +711,7 @@ export class Room {
       if (lazy !== null && lazy.update === EMPTY_UPDATE && this.#tail.length === 0) {
         this.#durableDirty = false;
         try {
-          this.#options.onDurable?.(this, emptyFingerprint(), EMPTY_VECTOR);
+          this.#options.onDurable?.(this, EMPTY_FINGERPRINT, EMPTY_VECTOR);
         } catch (err) {
           this.#options.log('room.on_durable_failed', { doc: this.name, error: errorMessage(err) });
         }
@@ -1039,17 +1039,6 @@ function collected(log: StoredLog): Uint8Array {
 /** The log of a new doc, and its state vector (compared by identity). */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
 const EMPTY_VECTOR = new Uint8Array([0]);
-let emptyDocFingerprint: Uint8Array | undefined;
-
-/** The fingerprint of a doc with nothing in it (computed once). */
-function emptyFingerprint(): Uint8Array {
-  if (emptyDocFingerprint === undefined) {
-    const doc = new Y.Doc();
-    emptyDocFingerprint = fingerprintOf(doc);
-    doc.destroy();
-  }
-  return emptyDocFingerprint;
-}
 
 /** `[0, 0]`: no structs, no deletions. */
 function isEmptyUpdate(update: Uint8Array): boolean {

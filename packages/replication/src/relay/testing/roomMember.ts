@@ -1,5 +1,5 @@
 import * as Y from 'yjs';
-import { decodeYMessage, type YMessage } from '../../protocol.ts';
+import { decodeYMessage, SyncStep, type YMessage, YMessageType } from '../../protocol.ts';
 import type { RoomMember } from '../Room.ts';
 
 /** A room member that records what the room sent it and acknowledged. */
@@ -24,4 +24,16 @@ export function edit(doc: Y.Doc, text: string, index = 0): Uint8Array {
   const before = Y.encodeStateVector(doc);
   doc.getText('body').insert(index, text);
   return Y.encodeStateAsUpdate(doc, before);
+}
+
+/** A subscriber's SyncStep1 carrying `stateVector`. */
+export function step1(stateVector: Uint8Array): YMessage {
+  return { type: YMessageType.Sync, step: SyncStep.Step1, payload: stateVector };
+}
+
+/** The `body` text of a doc built from `updates`. */
+export function textOf(...updates: Uint8Array[]): string {
+  const doc = new Y.Doc();
+  for (const u of updates) Y.applyUpdate(doc, u);
+  return doc.getText('body').toString();
 }
