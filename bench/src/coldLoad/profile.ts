@@ -14,6 +14,8 @@
  *   node --import tsx bench/src/coldLoad/profile.ts <dist> <out.cpuprofile> [notes] [returning|click|clicks|fresh]
  *
  * Read it with `node --import tsx bench/src/fanout/profileTop.ts <out>`.
+ * `ALL_FRAMES=1` prints every socket frame of a fresh load (not just the first
+ * 12); `RELAY_PROF=<dir>` profiles the relay process too.
  */
 import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,6 +44,8 @@ await cp(data.dataDir, join(scratch, 'data'), { recursive: true });
 const relay = await SpawnedRelay.start({
   dataDir: join(scratch, 'data'),
   args: [...RELAY_ARGS, '--web-dir', dist],
+  // RELAY_PROF=<dir>: the relay's own CPU profile too, written when it exits.
+  nodeArgs: process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF] : [],
 });
 const browser = await chromium.launch(chromiumLaunchOptions());
 /** Ends a fresh-load profile early (the returning part is skipped). */
@@ -122,7 +126,7 @@ try {
     // The first frames (hello, subscriptions, the index doc's answer) on the profile's time axis.
     console.log(
       cdpFrames
-        .slice(0, 12)
+        .slice(0, process.env.ALL_FRAMES ? undefined : 12)
         .map(
           (f) =>
             `cdp ${((f.at * 1e6 - profile.startTime) / 1000).toFixed(0)} ${f.dir} ${f.size} ${f.head}`,

@@ -10,6 +10,7 @@ import {
   encodeHello,
   encodeLeave,
   FrameType,
+  HELLO_FEATURE_ACKS,
   PROTOCOL_NAME,
   PROTOCOL_VERSION,
   ProtocolError,
@@ -229,6 +230,7 @@ export class RelayLink implements FrontLink {
           version: PROTOCOL_VERSION,
           role: 'client',
           id: this.#o.clientId,
+          features: [HELLO_FEATURE_ACKS],
         }),
       );
     };
@@ -290,6 +292,9 @@ export class RelayLink implements FrontLink {
         break;
       case FrameType.Ack:
         this.#o.onAck(frame.docName, frame.seq, frame.stateVector);
+        break;
+      case FrameType.Acks:
+        for (const ack of frame.acks) this.#o.onAck(ack.docName, ack.seq, ack.stateVector);
         break;
       case FrameType.DocError:
         this.#o.onDocError(frame.docName, frame.code, frame.reason);

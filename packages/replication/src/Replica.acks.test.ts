@@ -137,6 +137,9 @@ describe('Replica acks', () => {
       }
       setTimeout(() => {
         if (direction === 'down' && decoded.type === FrameType.Ack) acks.push(decoded.seq);
+        if (direction === 'down' && decoded.type === FrameType.Acks) {
+          for (const ack of decoded.acks) acks.push(ack.seq);
+        }
         deliver();
       }, 0);
     };
@@ -172,7 +175,8 @@ describe('Replica acks', () => {
     let hold = false;
     const held: (() => void)[] = [];
     const schedule: DeliverySchedule = (deliver, frame, direction) => {
-      if (hold && direction === 'down' && decodeFrame(frame).type === FrameType.Ack) {
+      const type = decodeFrame(frame).type;
+      if (hold && direction === 'down' && (type === FrameType.Ack || type === FrameType.Acks)) {
         held.push(deliver);
       } else {
         setTimeout(deliver, 0);

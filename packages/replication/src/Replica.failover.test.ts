@@ -111,10 +111,12 @@ function withClusterAcks(
     const spy: RelayConnection = {
       send: (frame) => {
         const f = decodeFrame(frame);
-        if (f.type === FrameType.Ack) {
+        if (f.type === FrameType.Ack || f.type === FrameType.Acks) {
           if (acks) conn.send(frame);
-          const vector = vectorFor(f.docName, f.stateVector) ?? f.stateVector;
-          conn.send(encodeClusterAck(f.docName, 'peer-x', vector));
+          for (const ack of f.type === FrameType.Ack ? [f] : f.acks) {
+            const vector = vectorFor(ack.docName, ack.stateVector) ?? ack.stateVector;
+            conn.send(encodeClusterAck(ack.docName, 'peer-x', vector));
+          }
           return;
         }
         conn.send(frame);

@@ -58,7 +58,13 @@ function storedText(update: Uint8Array): string {
   return doc.getText('body').toString();
 }
 
-/** Holds back `Ack` frames toward front ends between `hold()` and `release()`. */
+/** An `Ack` or `Acks` frame. */
+function isAckFrame(frame: Uint8Array): boolean {
+  const type = decodeFrame(frame).type;
+  return type === FrameType.Ack || type === FrameType.Acks;
+}
+
+/** Holds back `Ack` (and `Acks`) frames toward front ends between `hold()` and `release()`. */
 function ackGate(): { schedule: DeliverySchedule; hold(): void; release(): void } {
   let held = false;
   const waiting: (() => void)[] = [];
@@ -67,7 +73,7 @@ function ackGate(): { schedule: DeliverySchedule; hold(): void; release(): void 
       held = true;
     },
     schedule: (deliver, frame, direction) => {
-      if (held && direction === 'down' && decodeFrame(frame).type === FrameType.Ack) {
+      if (held && direction === 'down' && isAckFrame(frame)) {
         waiting.push(deliver);
       } else {
         setTimeout(deliver, 0);

@@ -1,11 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import {
   decodeFrame,
+  encodeAcks,
   encodeDocs,
+  encodeHello,
   encodeSyncUpdate,
   FrameType,
+  HELLO_FEATURE_ACKS,
+  type HelloInfo,
   isValidDocName,
   MAX_DOC_NAME_BYTES,
+  PROTOCOL_NAME,
+  PROTOCOL_VERSION,
   ProtocolError,
 } from './protocol.ts';
 
@@ -50,5 +56,34 @@ describe('doc names', () => {
     expect(() => decodeFrame(frame)).toThrow(ProtocolError);
     const ok = decodeFrame(docsFrameWithRawName(new TextEncoder().encode('w1/n1')));
     expect(ok.type === FrameType.Docs && ok.messages[0]?.docName).toBe('w1/n1');
+  });
+});
+
+describe('Acks frames and Hello features', () => {
+  it('round-trips an Acks frame and refuses an empty or truncated one', () => {
+    const acks = [
+      { docName: 'w/a', seq: 3, stateVector: Uint8Array.of(1, 2, 3) },
+      { docName: 'w/€', seq: 300, stateVector: Uint8Array.of(0) },
+    ];
+    const frame = encodeAcks(acks);
+    expect(decodeFrame(frame)).toEqual({ type: FrameType.Acks, acks });
+    expect(() => encodeAcks([])).toThrow(RangeError);
+    expect(() => decodeFrame(Uint8Array.of(FrameType.Acks, 0))).toThrow(ProtocolError);
+    expect(() => decodeFrame(frame.subarray(0, frame.length - 1))).toThrow(ProtocolError);
+  });
+
+  it('keeps the features a Hello lists, and refuses a malformed list', () => {
+    const hello: HelloInfo = {
+      protocol: PROTOCOL_NAME,
+      version: PROTOCOL_VERSION,
+      role: 'client',
+      features: [HELLO_FEATURE_ACKS, 'something-newer'],
+    };
+    expect(decodeFrame(encodeHello(hello))).toEqual({ type: FrameType.Hello, hello });
+    for (const features of ['acks', [1], Array(33).fill('a'), ['x'.repeat(65)]]) {
+      expect(() =>
+        decodeFrame(encodeHello({ ...hello, features } as unknown as typeof hello)),
+      ).toThrow(ProtocolError);
+    }
   });
 });

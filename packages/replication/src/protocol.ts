@@ -77,7 +77,23 @@ export const FrameType = {
    * only one side holds.
    */
   DigestDocs: 8,
+  /**
+   * Relay → front end: several `Ack`s in one frame, each (docName, seq,
+   * stateVector) meaning what an `Ack` means. Sent only to a front end whose
+   * `Hello` lists `HELLO_FEATURE_ACKS`; any other gets one `Ack` frame per doc.
+   */
+  Acks: 9,
 } as const;
+
+/**
+ * `HelloInfo.features` entry: the front end reads `Acks` frames. A fresh
+ * device subscribing to 1,000 docs got 1,000 `Ack` frames, one main-thread
+ * task each (bench `coldload`).
+ */
+export const HELLO_FEATURE_ACKS = 'acks';
+/** At most this many `features` in a `Hello`, each at most `MAX_FEATURE_CHARS` long; more is malformed. */
+const MAX_FEATURES = 32;
+const MAX_FEATURE_CHARS = 64;
 export type FrameType = (typeof FrameType)[keyof typeof FrameType];
 
 /** First varuint of a standard y-websocket message (also the payload of `Docs` entries). */
@@ -181,6 +197,12 @@ export interface HelloInfo {
   access?: HelloAccess;
   /** Peer hellos: proof of the cluster secret (a short-lived signed token), checked by the other relay. */
   proof?: string;
+  /**
+   * Optional extras the speaker understands (`HELLO_FEATURE_ACKS`); the other
+   * side uses one only when it is listed, so either side may be older.
+   * Unknown names are ignored.
+   */
+  features?: string[];
 }
 
 /** What a relay tells a client it may do on this socket. */
@@ -200,11 +222,19 @@ export interface DocMessage {
   seq?: number;
 }
 
+/** One entry of an `Acks` frame (the fields of an `Ack`). */
+export interface AckEntry {
+  docName: string;
+  seq: number;
+  stateVector: Uint8Array;
+}
+
 /** A decoded frame from the multiplexed socket. */
 export type Frame =
   | { type: typeof FrameType.Hello; hello: HelloInfo }
   | { type: typeof FrameType.Docs; messages: Required<DocMessage>[] }
   | { type: typeof FrameType.Ack; docName: string; seq: number; stateVector: Uint8Array }
+  | { type: typeof FrameType.Acks; acks: AckEntry[] }
   | { type: typeof FrameType.Leave; docName: string; seq: number }
   | { type: typeof FrameType.DocError; docName: string; code: DocErrorCode; reason: string }
   | { type: typeof FrameType.Heartbeat; nonce: number; reply: boolean }
@@ -285,6 +315,28 @@ export function encodeAck(docName: string, seq: number, stateVector: Uint8Array)
   pos = putVarBytes(frame, pos, name);
   pos = putVarUint(frame, pos, seq);
   putVarBytes(frame, pos, stateVector);
+  return frame;
+}
+
+/** Encodes an `Acks` frame (at least one entry); only for a front end whose `Hello` listed `HELLO_FEATURE_ACKS`. */
+export function encodeAcks(acks: readonly AckEntry[]): Uint8Array {
+  if (acks.length === 0) throw new RangeError('an Acks frame needs at least one ack');
+  const names = acks.map((a) => utf8Bytes(a.docName));
+  let size = varUintSize(FrameType.Acks) + varUintSize(acks.length);
+  for (let i = 0; i < acks.length; i++) {
+    const a = acks[i] as AckEntry;
+    size += varBytesSize(names[i] as Uint8Array) + varUintSize(checkSeq(a.seq));
+    size += varBytesSize(a.stateVector);
+  }
+  const frame = new Uint8Array(size);
+  let pos = putVarUint(frame, 0, FrameType.Acks);
+  pos = putVarUint(frame, pos, acks.length);
+  for (let i = 0; i < acks.length; i++) {
+    const a = acks[i] as AckEntry;
+    pos = putVarBytes(frame, pos, names[i] as Uint8Array);
+    pos = putVarUint(frame, pos, a.seq);
+    pos = putVarBytes(frame, pos, a.stateVector);
+  }
   return frame;
 }
 
@@ -446,6 +498,21 @@ export function decodeFrame(data: Uint8Array): Frame {
         frame = { type, docName, seq, stateVector };
         break;
       }
+      case FrameType.Acks: {
+        const count = decoding.readVarUint(d);
+        // Each entry takes at least three bytes (a name byte, a seq, a length).
+        if (count === 0 || count * 3 > data.length - d.pos) {
+          throw new ProtocolError('bad ack count');
+        }
+        const acks: AckEntry[] = [];
+        for (let i = 0; i < count; i++) {
+          const docName = readDocName(d);
+          const seq = decoding.readVarUint(d);
+          acks.push({ docName, seq, stateVector: decoding.readVarUint8Array(d) });
+        }
+        frame = { type, acks };
+        break;
+      }
       case FrameType.Leave: {
         const docName = readDocName(d);
         frame = { type, docName, seq: decoding.readVarUint(d) };
@@ -542,6 +609,17 @@ function parseHello(json: string): HelloInfo {
     hello.access = v.access as HelloAccess;
   }
   if (typeof v.proof === 'string') hello.proof = v.proof;
+  if (v.features !== undefined) {
+    const features = v.features;
+    if (
+      !Array.isArray(features) ||
+      features.length > MAX_FEATURES ||
+      !features.every((f) => typeof f === 'string' && f.length <= MAX_FEATURE_CHARS)
+    ) {
+      throw new ProtocolError('hello features must be a short list of short strings');
+    }
+    hello.features = features as string[];
+  }
   return hello;
 }
 

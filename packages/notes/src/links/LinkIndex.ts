@@ -99,7 +99,8 @@ export class LinkIndex {
     for (const link of entry.links) entry.counts.set(link.targetId, counts.get(link.targetId) ?? 1);
     this.#sources.set(sourceId, entry);
     this.#version++;
-    if (old !== undefined && sameLinks(old, entry)) return false;
+    // A first read that found no links changes no backlinks either.
+    if (old === undefined ? entry.links.length === 0 : sameLinks(old, entry)) return false;
     for (const link of old?.links ?? []) {
       if (!entry.counts.has(link.targetId)) this.#unlink(sourceId, link.targetId);
     }

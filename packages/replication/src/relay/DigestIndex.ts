@@ -16,6 +16,26 @@ export function fingerprintKey(docName: string): string {
   return `fp:${docName}`;
 }
 
+/**
+ * Storage meta key written by a relay's clean shutdown, once every
+ * fingerprint record it owed is written. Records are written after the
+ * commits they describe, so after a crash one may be older than its doc's
+ * log: trusted, it would advertise the old state and anti-entropy would
+ * never ask for what that relay acked last (the simulation found this).
+ */
+export const CLEAN_SHUTDOWN_KEY = 'relay:clean-shutdown';
+
+/**
+ * Whether the last run shut down cleanly; removes the marker, durably, so a
+ * crash of this run reads as one. Nothing may be appended before it resolves.
+ */
+export async function takeCleanShutdown(storage: StorageAdapter): Promise<boolean> {
+  const marker = await storage.getMeta(CLEAN_SHUTDOWN_KEY);
+  if (marker === undefined) return false;
+  await storage.setMeta(CLEAN_SHUTDOWN_KEY, undefined);
+  return true;
+}
+
 /** What the index knows about one stored doc. */
 export interface IndexedDoc {
   fingerprint: Uint8Array;
@@ -132,15 +152,17 @@ export class DigestIndex {
 
   /**
    * Fills the index from storage: every stored doc's `fp:` record, rebuilt
-   * (and written back) from its updates when missing or unreadable. Docs the
-   * index already holds (a commit raced the load) keep their newer value.
+   * (and written back) from its updates when missing or unreadable, or for
+   * every doc when the last run did not shut down cleanly (`clean` false:
+   * a record may be older than its log). Docs the index already holds (a
+   * commit raced the load) keep their newer value.
    */
-  async load(storage: StorageAdapter): Promise<{ docs: number; rebuilt: number }> {
+  async load(storage: StorageAdapter, clean: boolean): Promise<{ docs: number; rebuilt: number }> {
     const names = await storage.list('');
     let rebuilt = 0;
     for (const docName of names) {
       if (this.#docs.has(docName)) continue;
-      const record = await storage.getMeta(fingerprintKey(docName));
+      const record = clean ? await storage.getMeta(fingerprintKey(docName)) : undefined;
       const parsed = record === undefined ? undefined : parseRecord(record);
       if (parsed !== undefined) {
         if (!this.#docs.has(docName)) this.set(docName, parsed.fingerprint, parsed.stateVector);

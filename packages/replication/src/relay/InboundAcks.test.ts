@@ -152,3 +152,67 @@ describe('InboundAcks', () => {
     expect(sent).toEqual([{ docName: 'd', seq: 1, stateVector: [0] }]);
   });
 });
+
+describe('InboundAcks, batched (the peer reads Acks frames)', () => {
+  function batchedRecorder(batched: boolean) {
+    const frames: ReturnType<typeof decodeFrame>[] = [];
+    const acks = new InboundAcks(
+      (data) => frames.push(decodeFrame(data)),
+      undefined,
+      undefined,
+      () => batched,
+    );
+    return { acks, frames };
+  }
+
+  it('puts the acks of one turn in one Acks frame, each meaning what its Ack would', async () => {
+    const { acks, frames } = batchedRecorder(true);
+    for (const doc of ['a', 'b', 'c']) {
+      acks.received(doc, 1);
+      acks.received(doc, 2);
+    }
+    acks.durable('a', [1, 2], new Uint8Array([1]));
+    acks.durable('b', [1], new Uint8Array([2]));
+    // 'c': 2 durable, 1 not: nothing to ack for it yet.
+    acks.durable('c', [2], new Uint8Array([3]));
+    await flushed();
+    expect(frames).toEqual([
+      {
+        type: FrameType.Acks,
+        acks: [
+          { docName: 'a', seq: 2, stateVector: new Uint8Array([1]) },
+          { docName: 'b', seq: 1, stateVector: new Uint8Array([2]) },
+        ],
+      },
+    ]);
+  });
+
+  it('sends a lone ack as a plain Ack, and only plain Acks to a peer that does not read Acks', async () => {
+    const lone = batchedRecorder(true);
+    lone.acks.received('a', 1);
+    lone.acks.durable('a', [1], new Uint8Array([1]));
+    await flushed();
+    expect(lone.frames.map((f) => f.type)).toEqual([FrameType.Ack]);
+
+    const plain = batchedRecorder(false);
+    for (const doc of ['a', 'b']) {
+      plain.acks.received(doc, 1);
+      plain.acks.durable(doc, [1], new Uint8Array([1]));
+    }
+    await flushed();
+    expect(plain.frames.map((f) => f.type)).toEqual([FrameType.Ack, FrameType.Ack]);
+  });
+
+  it('splits a very large turn into bounded frames without losing an ack', async () => {
+    const { acks, frames } = batchedRecorder(true);
+    const names = Array.from({ length: 6000 }, (_, i) => `workspace/${'x'.repeat(150)}/${i}`);
+    for (const name of names) {
+      acks.received(name, 1);
+      acks.durable(name, [1], new Uint8Array(20));
+    }
+    await flushed();
+    expect(frames.length).toBeGreaterThan(1);
+    const acked = frames.flatMap((f) => (f.type === FrameType.Acks ? f.acks : []));
+    expect(acked.map((a) => a.docName)).toEqual(names);
+  });
+});

@@ -1,4 +1,4 @@
-import { encodeAck } from '../protocol.ts';
+import { type AckEntry, encodeAck, encodeAcks, TARGET_BATCH_BYTES } from '../protocol.ts';
 
 /**
  * Per doc: which numbered messages arrived and which are durable. Acks name
@@ -38,7 +38,7 @@ const MAX_OUT_OF_ORDER = 10_000;
 /**
  * The receiving side of numbered doc messages on one connection: records
  * what arrived and what became durable, and sends one `Ack` per doc per
- * microtask naming the highest number up to which every message is both
+ * microtask (together in `Acks` frames when the peer reads those) naming the highest number up to which every message is both
  * (docs/ARCHITECTURE.md, "Fault model"). Numbers are per connection and doc,
  * so nothing here is ever reset.
  */
@@ -46,6 +46,7 @@ export class InboundAcks {
   readonly #send: (frame: Uint8Array) => void;
   readonly #maxOutOfOrder: number;
   readonly #ackLatency: ((seconds: number) => void) | undefined;
+  readonly #batched: () => boolean;
   readonly #docs = new Map<string, DocAcks>();
   /** Docs whose `acked` advanced since the last `Ack` was sent. */
   readonly #ackDue = new Set<string>();
@@ -54,15 +55,19 @@ export class InboundAcks {
   /**
    * `ackLatency`, when given, is told for every acked message the seconds
    * from its arrival (`received`) to the `Ack` that covers it being sent.
+   * `batched`, when it answers true (the peer's `Hello` listed
+   * `HELLO_FEATURE_ACKS`), puts the acks of one microtask in `Acks` frames.
    */
   constructor(
     send: (frame: Uint8Array) => void,
     maxOutOfOrder = MAX_OUT_OF_ORDER,
     ackLatency?: (seconds: number) => void,
+    batched: () => boolean = () => false,
   ) {
     this.#send = send;
     this.#maxOutOfOrder = maxOutOfOrder;
     this.#ackLatency = ackLatency;
+    this.#batched = batched;
   }
 
   /**
@@ -147,13 +152,27 @@ export class InboundAcks {
     this.#ackFlushQueued = true;
     queueMicrotask(() => {
       this.#ackFlushQueued = false;
+      const batched = this.#ackDue.size > 1 && this.#batched();
+      let batch: AckEntry[] = [];
+      let batchBytes = 0;
       for (const docName of this.#ackDue) {
         const st = this.#doc(docName);
         const from = st.sentAck;
         st.sentAck = st.acked;
-        this.#send(encodeAck(docName, st.acked, st.stateVector));
+        if (!batched) this.#send(encodeAck(docName, st.acked, st.stateVector));
+        else {
+          batch.push({ docName, seq: st.acked, stateVector: st.stateVector });
+          // A UTF-16 unit is at most 3 UTF-8 bytes; 16 covers the varints.
+          batchBytes += docName.length * 3 + st.stateVector.length + 16;
+          if (batchBytes >= TARGET_BATCH_BYTES) {
+            this.#send(encodeAcks(batch));
+            batch = [];
+            batchBytes = 0;
+          }
+        }
         if (this.#ackLatency !== undefined) this.#observeLatency(st, from);
       }
+      if (batch.length > 0) this.#send(encodeAcks(batch));
       this.#ackDue.clear();
     });
   }

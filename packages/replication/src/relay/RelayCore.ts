@@ -8,7 +8,18 @@ import type {
 } from '../ports.ts';
 import { CloseCode, type HelloInfo } from '../protocol.ts';
 import { type Access, OPEN_ACCESS, type PeerProof, SYSTEM_DOC_PREFIX } from './access.ts';
-import { bucketOf, DigestIndex, encodeRecord, fingerprintKey } from './DigestIndex.ts';
+import {
+  bucketOf,
+  CLEAN_SHUTDOWN_KEY,
+  DigestIndex,
+  encodeRecord,
+  fingerprintKey,
+  takeCleanShutdown,
+} from './DigestIndex.ts';
+
+/** The value of the clean-shutdown marker (its presence is what counts). */
+const CLEAN_SHUTDOWN_MARK = Uint8Array.of(1);
+
 import { decodeSv, mergeSv, opsAhead, type StateVectorMap } from './fingerprint.ts';
 import { MultiplexedSession } from './MultiplexedSession.ts';
 import { noopMetrics, type RelayMetrics } from './metrics.ts';
@@ -129,6 +140,12 @@ export class RelayCore {
   readonly #index = new DigestIndex();
   /** Settles once the index holds every stored doc (anti-entropy waits for it). */
   readonly #indexReady: Promise<void>;
+  /** The last run's clean-shutdown marker is read and removed (see `takeCleanShutdown`). */
+  readonly #markerTaken: Promise<void>;
+  /** The index loaded: a clean shutdown may say its records are current. */
+  #indexLoaded = false;
+  /** A fingerprint record could not be written: this run's shutdown is not clean. */
+  #fpWriteFailed = false;
   readonly #dialers = new Map<string, PeerDialer>();
   /** Open (or handshaking) peer sessions, both directions. */
   readonly #peerSessions = new Set<PeerSession>();
@@ -189,13 +206,24 @@ export class RelayCore {
       heartbeatTimeoutMs,
       options.peerProof,
     );
-    this.#indexReady = this.#index.load(this.#storage).then(
-      ({ docs, rebuilt }) => this.#log('relay.index_loaded', { docs, rebuilt }),
-      (err: unknown) =>
-        this.#log('relay.index_load_failed', {
-          error: err instanceof Error ? err.message : String(err),
-        }),
+    const clean = takeCleanShutdown(this.#storage);
+    // Rooms open (and so commit) only after the marker is gone.
+    this.#markerTaken = clean.then(
+      () => undefined,
+      () => undefined,
     );
+    this.#indexReady = clean
+      .then((wasClean) => this.#index.load(this.#storage, wasClean))
+      .then(
+        ({ docs, rebuilt }) => {
+          this.#indexLoaded = true;
+          this.#log('relay.index_loaded', { docs, rebuilt });
+        },
+        (err: unknown) =>
+          this.#log('relay.index_load_failed', {
+            error: err instanceof Error ? err.message : String(err),
+          }),
+      );
     const maxDocsPerConnection = nonNegative(
       'maxDocsPerConnection',
       options.maxDocsPerConnection,
@@ -323,6 +351,15 @@ export class RelayCore {
     this.#staleRooms.clear();
     await this.#indexReady;
     await this.#writeFingerprints();
+    if (!this.#indexLoaded || this.#fpWriteFailed || this.#fpDirty.size > 0) return;
+    try {
+      await this.#storage.setMeta(CLEAN_SHUTDOWN_KEY, CLEAN_SHUTDOWN_MARK);
+    } catch (err) {
+      // The next start rebuilds every record: slower, never wrong.
+      this.#log('relay.clean_shutdown_mark_failed', {
+        error: err instanceof Error ? err.message : String(err),
+      });
+    }
   }
 
   async #flushForClose(room: Room): Promise<void> {
@@ -365,8 +402,12 @@ export class RelayCore {
       idleUnloadMs: this.#idleUnloadMs,
       compactAfterUpdates: this.#compactAfterUpdates,
       log: this.#log,
-      // A superseded incarnation may still be writing; load only after it is done.
-      after: current?.unload(true),
+      // A superseded incarnation may still be writing; load only after it is done
+      // (and, at start-up, after the last run's clean-shutdown marker is gone).
+      after:
+        current === undefined
+          ? this.#markerTaken
+          : Promise.all([this.#markerTaken, current.unload(true)]).then(() => undefined),
       onUpdate: (r, update, origin, echo) => this.#pushToPeers(r.name, update, origin, echo),
       onDurable: (r, fingerprint, stateVector) =>
         this.#durableState(r.name, fingerprint, stateVector),
@@ -701,6 +742,7 @@ export class RelayCore {
         try {
           await this.#storage.setMeta(fingerprintKey(docName), record);
         } catch (err) {
+          this.#fpWriteFailed = true;
           this.#log('relay.fingerprint_write_failed', {
             doc: docName,
             error: err instanceof Error ? err.message : String(err),

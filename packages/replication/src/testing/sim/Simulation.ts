@@ -670,13 +670,16 @@ export class Simulation implements SimView {
       const key = `${from}→${to} ${frameTypeName(type)}`;
       this.#traffic.set(key, (this.#traffic.get(key) ?? 0) + 1);
     }
-    if (type !== FrameType.Ack && type !== FrameType.ClusterAck) return;
+    if (type !== FrameType.Ack && type !== FrameType.Acks && type !== FrameType.ClusterAck) return;
     const sender = this.#relayByName.get(direction === 'down' ? link.to : link.from);
     if (sender === undefined) return;
     const decoded = decodeFrame(frame);
-    if (decoded.type === FrameType.Ack) {
-      sender.recordAck(decoded.docName, decoded.stateVector);
-      this.#checkAck(sender, decoded.docName, decoded.stateVector, 'acked');
+    if (decoded.type === FrameType.Ack || decoded.type === FrameType.Acks) {
+      const acks = decoded.type === FrameType.Ack ? [decoded] : decoded.acks;
+      for (const { docName, stateVector } of acks) {
+        sender.recordAck(docName, stateVector);
+        this.#checkAck(sender, docName, stateVector, 'acked');
+      }
     } else if (decoded.type === FrameType.ClusterAck) {
       this.#count('clusterAcks');
       const holder = this.relays.find((r) => r.relayId === decoded.relayId);

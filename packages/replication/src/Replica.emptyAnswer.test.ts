@@ -1,0 +1,109 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import * as Y from 'yjs';
+import { decodeFrame, FrameType, SyncStep, YMessageType } from './protocol.ts';
+import { MemoryStorage } from './storage/MemoryStorage.ts';
+import { docMessagesIn } from './testing/docMessagesIn.ts';
+import { ReplicaWorld } from './testing/ReplicaWorld.ts';
+
+const worlds: ReplicaWorld[] = [];
+afterEach(async () => {
+  await Promise.all(worlds.splice(0).map((w) => w.close()));
+});
+
+/** Counts, per doc, the step 2 answers replicas send; and the acks the relay sends, and in how many frames. */
+function world(): {
+  w: ReplicaWorld;
+  answers: Map<string, number>;
+  acks: () => { acks: number; frames: number };
+} {
+  const answers = new Map<string, number>();
+  const acks = { acks: 0, frames: 0 };
+  const w = new ReplicaWorld({
+    observe: (frame, direction) => {
+      if (direction === 'down') {
+        const decoded = decodeFrame(frame);
+        if (decoded.type === FrameType.Ack) acks.acks++;
+        else if (decoded.type === FrameType.Acks) acks.acks += decoded.acks.length;
+        else return;
+        acks.frames++;
+        return;
+      }
+      for (const { docName, message } of docMessagesIn(frame)) {
+        if (message[0] === YMessageType.Sync && message[1] === SyncStep.Step2) {
+          answers.set(docName, (answers.get(docName) ?? 0) + 1);
+        }
+      }
+    },
+  });
+  worlds.push(w);
+  return { w, answers, acks: () => ({ ...acks }) };
+}
+
+async function seed(w: ReplicaWorld, names: readonly string[]): Promise<void> {
+  for (const name of names) {
+    const doc = new Y.Doc();
+    doc.getText('body').insert(0, `text of ${name}`);
+    await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
+  }
+}
+
+function bodyOf(update: Uint8Array): string {
+  const doc = new Y.Doc();
+  Y.applyUpdate(doc, update);
+  return doc.getText('body').toString();
+}
+
+describe('Replica: answers to the relay step 1', () => {
+  const names = Array.from({ length: 20 }, (_, i) => `w/n${i}`);
+
+  it('a fresh device sends no empty answers for background docs, and each doc costs one ack, batched', async () => {
+    const { w, answers, acks } = world();
+    await seed(w, names);
+    const replica = w.replica();
+    for (const name of names) replica.track(name);
+    await replica.whenSynced();
+    expect(replica.progress).toEqual({ synced: names.length, total: names.length });
+    for (const name of names)
+      expect(bodyOf(await replica.readStored(name))).toBe(`text of ${name}`);
+    // One step 1 out, one ack back per doc, the acks of a turn in one frame;
+    // no answer (and no ack of one).
+    expect([...answers.keys()]).toEqual([]);
+    expect(acks().acks).toBe(names.length);
+    expect(acks().frames).toBeLessThanOrEqual(2);
+  });
+
+  it('still answers a doc the relay lacks changes of, and a doc with unacked changes', async () => {
+    const { w, answers } = world();
+    await seed(w, names.slice(0, 2));
+    const storage = new MemoryStorage();
+    // The device holds a change the relay never saw (written while offline).
+    const local = new Y.Doc();
+    local.getText('body').insert(0, 'offline text');
+    await storage.append('w/n0', [Y.encodeStateAsUpdate(local)]);
+    const replica = w.replica({ storage });
+    replica.track('w/n0');
+    replica.track('w/n1');
+    await replica.whenSynced();
+    expect(answers.get('w/n0')).toBe(1);
+    expect(answers.has('w/n1')).toBe(false);
+    const relayHeld = bodyOf(Y.mergeUpdates((await w.relayStorage.load('w/n0')).updates));
+    expect(relayHeld).toContain('offline text');
+    expect(relayHeld).toContain('text of w/n0');
+  });
+
+  it('a returning device whose docs the relay holds finishes the exchange without answers', async () => {
+    const { w, answers } = world();
+    await seed(w, names);
+    const storage = new MemoryStorage();
+    const first = w.replica({ storage });
+    for (const name of names) first.track(name);
+    await first.whenSynced();
+    await first.destroy();
+    answers.clear();
+    const again = w.replica({ storage });
+    for (const name of names) again.track(name);
+    await again.whenSynced();
+    expect(again.progress).toEqual({ synced: names.length, total: names.length });
+    expect([...answers.keys()]).toEqual([]);
+  });
+});
