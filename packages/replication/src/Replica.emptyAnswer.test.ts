@@ -107,3 +107,32 @@ describe('Replica: answers to the relay step 1', () => {
     expect([...answers.keys()]).toEqual([]);
   });
 });
+
+describe('Replica: announcing docs', () => {
+  it('subscribes docs whose stored state it knows in the same turn: the frame leaves before work queued after', async () => {
+    const order: string[] = [];
+    const w = new ReplicaWorld({
+      observe: (frame, direction) => {
+        if (direction !== 'up') return;
+        for (const { docName, message } of docMessagesIn(frame)) {
+          if (message[0] === YMessageType.Sync && message[1] === SyncStep.Step1) {
+            order.push(`step1 ${docName}`);
+          }
+        }
+      },
+    });
+    worlds.push(w);
+    await seed(w, ['w/a', 'w/b']);
+    const replica = w.replica();
+    replica.track('w/warm-up');
+    await replica.whenSynced();
+    order.length = 0;
+    replica.track('w/a');
+    replica.track('w/b');
+    // A list re-render, say, queued by the change that named the docs.
+    queueMicrotask(() => order.push('later work'));
+    await replica.whenSynced();
+    expect(order).toEqual(['step1 w/a', 'step1 w/b', 'later work']);
+    expect(bodyOf(await replica.readStored('w/b'))).toBe('text of w/b');
+  });
+});

@@ -75,6 +75,9 @@ import { BroadcastChannelLink } from './transport/BroadcastChannelLink.ts';
 import { WebSocketTransport } from './transport/WebSocketTransport.ts';
 import { YWebsocketLink } from './YWebsocketLink.ts';
 
+/** A doc's storage queue when nothing is queued on it (`DocEntry.queue`). */
+const IDLE_QUEUE: Promise<void> = Promise.resolve();
+
 /** Transaction / awareness origins, so each handler knows where a change came from. */
 const RELAY = Symbol('lattice:relay');
 const TABS = Symbol('lattice:tabs');
@@ -292,6 +295,8 @@ export class Replica implements DocSource {
   #summarize: boolean;
   /** Docs with a durable "not acked" marker at start-up (null: not read, or per-doc reads). */
   #startupDirty: Promise<Set<string> | null>;
+  /** What `#startupDirty` resolved to, once it has (undefined before, or when unreadable). */
+  #dirty0: Set<string> | undefined = undefined;
   /** Stored doc names and summaries at start-up, read once; consumed per doc. */
   #startupStored: Promise<void>;
   #stored0: { names: Set<string>; summaries: Map<string, Uint8Array> } | null = null;
@@ -965,7 +970,7 @@ export class Replica implements DocSource {
       initialDone: false,
       refused: null,
       // A doc being forgotten finishes that before anything new touches its storage.
-      queue: existing ? existing.queue : Promise.resolve(),
+      queue: existing ? existing.queue : IDLE_QUEUE,
       appendBuffer: [],
       tabBuffer: [],
       appendLocal: null,
@@ -981,6 +986,13 @@ export class Replica implements DocSource {
       relayDeletes: null,
     };
     this.#entries.set(docName, entry);
+    // Known at once to have no marker (the start-up read is in and holds every
+    // marker of this doc): the op below would do nothing, and leaving the queue
+    // idle lets the doc be announced in this turn (`#stateVectorNow`).
+    const dirty0 = this.#dirty0;
+    if (dirty0 instanceof Set && !dirty0.has(docName) && !this.#summaryStale.has(docName)) {
+      return entry;
+    }
     // First op of every entry: an earlier session may have left unacked changes.
     // Nothing is sent for the doc before this ran, so no ack can precede it.
     this.#spawn(entry, async () => {
@@ -1002,10 +1014,15 @@ export class Replica implements DocSource {
   /** Runs `op` after every storage op already queued for the doc. */
   #run<T>(entry: DocEntry, op: () => Promise<T>): Promise<T> {
     const result = entry.queue.then(op);
-    entry.queue = result.then(
+    const tail = result.then(
       () => undefined,
       () => undefined,
     );
+    entry.queue = tail;
+    // Back to the idle sentinel once the last queued op is done (see `#stateVectorNow`).
+    void tail.then(() => {
+      if (entry.queue === tail) entry.queue = IDLE_QUEUE;
+    });
     return result;
   }
 
@@ -1017,7 +1034,9 @@ export class Replica implements DocSource {
     try {
       if (typeof this.#storage.metaKeys !== 'function') return null;
       const keys = await this.#storage.metaKeys(DIRTY_PREFIX);
-      return new Set(keys.map((key) => key.slice(DIRTY_PREFIX.length)));
+      const dirty = new Set(keys.map((key) => key.slice(DIRTY_PREFIX.length)));
+      this.#dirty0 = dirty;
+      return dirty;
     } catch (err) {
       this.#onError(asError(err));
       return null;
@@ -1192,6 +1211,19 @@ export class Replica implements DocSource {
   }
 
   /** The state vector to announce in SyncStep1. */
+  /**
+   * The state vector to announce when it is known at once: a background doc
+   * with nothing queued on its storage and its stored summary known from the
+   * start-up read (a fresh device's every note). Else null: ask `#stateVector`.
+   */
+  #stateVectorNow(entry: DocEntry): Uint8Array | null {
+    if (entry.live !== null || entry.queue !== IDLE_QUEUE || this.#stored0 === null) return null;
+    const summary = this.#knownSummary(entry);
+    if (summary === null) return null;
+    entry.subSummary = summary;
+    return summary.stateVector;
+  }
+
   async #stateVector(entry: DocEntry): Promise<Uint8Array> {
     const live = entry.live;
     if (live) {
@@ -1543,37 +1575,57 @@ export class Replica implements DocSource {
       this.#awaitingInitial.add(entry.name);
     }
     this.#notify();
+    // Known at once (a fresh device's notes): announced in this turn, so the
+    // subscription frame leaves before the list re-renders for the index that
+    // named them (~30–60 ms sooner at 1,000 notes, bench `coldload`).
+    const now = entries.map((entry) => this.#stateVectorNow(entry));
+    if (now.every((vector) => vector !== null)) {
+      this.#announce(link, epoch, entries, now as Uint8Array[]);
+      return;
+    }
     const release = link.hold();
     try {
       const vectors = await Promise.all(
-        entries.map((entry) =>
-          this.#stateVector(entry).catch((err) => {
-            // Announcing an empty state costs bandwidth, never data.
-            this.#onError(asError(err));
-            return EMPTY_STATE_VECTOR;
-          }),
+        entries.map(
+          (entry, i) =>
+            now[i] ??
+            this.#stateVector(entry).catch((err) => {
+              // Announcing an empty state costs bandwidth, never data.
+              this.#onError(asError(err));
+              return EMPTY_STATE_VECTOR;
+            }),
         ),
       );
       if (link.epoch !== epoch) return;
-      entries.forEach((entry, i) => {
-        if (entry.subEpoch !== epoch) return;
-        try {
-          entry.holdMark ??= new Map();
-          for (const [client, clock] of Y.decodeStateVector(vectors[i]!)) {
-            raiseClock(entry.holdMark, client, clock);
-          }
-        } catch {
-          // An unreadable stored state was reported when it was read.
-        }
-        const seq = nextSeq(entry, epoch);
-        link.enqueue({ docName: entry.name, message: encodeSyncStep1(vectors[i]!), seq });
-        if (entry.live) {
-          link.enqueue({ docName: entry.name, message: localAwareness(entry.live.awareness) });
-        }
-      });
+      this.#announce(link, epoch, entries, vectors);
     } finally {
       release();
     }
+  }
+
+  /** Sends `SyncStep1` with `vectors[i]` (and live docs' awareness) for each entry still subscribed in `epoch`. */
+  #announce(
+    link: FrontLink,
+    epoch: number,
+    entries: readonly DocEntry[],
+    vectors: readonly Uint8Array[],
+  ): void {
+    entries.forEach((entry, i) => {
+      if (entry.subEpoch !== epoch) return;
+      try {
+        entry.holdMark ??= new Map();
+        for (const [client, clock] of Y.decodeStateVector(vectors[i]!)) {
+          raiseClock(entry.holdMark, client, clock);
+        }
+      } catch {
+        // An unreadable stored state was reported when it was read.
+      }
+      const seq = nextSeq(entry, epoch);
+      link.enqueue({ docName: entry.name, message: encodeSyncStep1(vectors[i]!), seq });
+      if (entry.live) {
+        link.enqueue({ docName: entry.name, message: localAwareness(entry.live.awareness) });
+      }
+    });
   }
 
   #leave(entry: DocEntry): void {
