@@ -91,6 +91,23 @@ describe('Replica: answers to the relay step 1', () => {
     expect(relayHeld).toContain('text of w/n0');
   });
 
+  it('an open doc answers only when it holds something the relay lacks', async () => {
+    const { w, answers } = world();
+    await seed(w, ['w/open', 'w/typed']);
+    const replica = w.replica();
+    const open = await replica.open('w/open');
+    const typed = await replica.open('w/typed');
+    typed.doc.getText('body').insert(0, 'typed here ');
+    await replica.whenSynced();
+    expect(open.doc.getText('body').toString()).toBe('text of w/open');
+    expect(answers.has('w/open')).toBe(false);
+    expect(answers.get('w/typed')).toBe(1);
+    const relayHeld = bodyOf(Y.mergeUpdates((await w.relayStorage.load('w/typed')).updates));
+    expect(relayHeld).toContain('typed here');
+    open.release();
+    typed.release();
+  });
+
   it('a returning device whose docs the relay holds finishes the exchange without answers', async () => {
     const { w, answers } = world();
     await seed(w, names);

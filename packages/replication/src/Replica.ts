@@ -1786,19 +1786,27 @@ export class Replica implements DocSource {
         if (message.step === SyncStep.Step1) {
           // Read-only: our changes stay here (pending); nothing to answer.
           const empty = this.#readOnly() || this.#answerIsEmpty(entry, message.payload);
-          if (empty && entry.seqEpoch === epoch && entry.sentSeq > 0 && !entry.dirty) {
+          const update = empty ? EMPTY_UPDATE : await this.#diffFor(entry, message.payload);
+          if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
+          if (
+            isEmptyUpdate(update) &&
+            !entry.dirty &&
+            entry.seqEpoch === epoch &&
+            entry.sentSeq > 0
+          ) {
             // An empty answer tells the relay nothing, and a relay (or a plain
             // y-websocket server) never waits for one: the exchange is done once
             // our own step 1, and everything numbered after it, is acked. Not
             // sending it spared a fresh device one message and one `Ack` per
             // doc (bench `coldload`: ~800 of each after the relay's answers).
+            // Known empty without I/O (`#answerIsEmpty`) or computed empty (a
+            // live doc, say a note held open before its state arrived).
             entry.reconciledSeq = entry.sentSeq;
             this.#checkInitialDone(entry);
             return;
           }
-          const update = empty ? EMPTY_UPDATE : await this.#diffFor(entry, message.payload);
-          if (link.epoch !== epoch || entry.subEpoch !== epoch) return;
-          // Always sent, even when empty: its sequence number is what the ack names.
+          // A doc with unacked changes answers even emptily: the ack naming this
+          // number is what clears them.
           const seq = nextSeq(entry, epoch);
           if (entry.dirty && !this.#readOnly()) entry.awaitSeq = seq;
           // A repeated step 1 (a duplicate, or a y-websocket server's greeting on a new socket) moves it on.
