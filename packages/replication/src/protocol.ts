@@ -275,22 +275,38 @@ export function encodeHello(hello: HelloInfo): Uint8Array {
 
 /** Encodes a `Docs` frame; use `splitDocMessages` first to keep frames bounded. */
 export function encodeDocs(messages: readonly DocMessage[]): Uint8Array {
-  // Sized first, written once: the relay builds one of these per fanned-out update.
-  const names = messages.map((m) => utf8Bytes(m.docName));
-  let size = varUintSize(FrameType.Docs) + varUintSize(messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i] as DocMessage;
-    size += varBytesSize(names[i] as Uint8Array) + varUintSize(checkSeq(m.seq ?? 0));
-    size += varBytesSize(m.message);
+  return encodeEntries(
+    FrameType.Docs,
+    messages.map((m) => m.docName),
+    messages.map((m) => m.seq ?? 0),
+    messages.map((m) => m.message),
+  );
+}
+
+/**
+ * The layout `Docs` and `Acks` share: type, count, then per entry a doc name,
+ * a number and bytes. Sized first, written once: the relay builds one of
+ * these per fanned-out update.
+ */
+function encodeEntries(
+  type: number,
+  docNames: readonly string[],
+  seqs: readonly number[],
+  payloads: readonly Uint8Array[],
+): Uint8Array {
+  const names = docNames.map(utf8Bytes);
+  let size = varUintSize(type) + varUintSize(names.length);
+  for (let i = 0; i < names.length; i++) {
+    size += varBytesSize(names[i] as Uint8Array) + varUintSize(checkSeq(seqs[i] as number));
+    size += varBytesSize(payloads[i] as Uint8Array);
   }
   const frame = new Uint8Array(size);
-  let pos = putVarUint(frame, 0, FrameType.Docs);
-  pos = putVarUint(frame, pos, messages.length);
-  for (let i = 0; i < messages.length; i++) {
-    const m = messages[i] as DocMessage;
+  let pos = putVarUint(frame, 0, type);
+  pos = putVarUint(frame, pos, names.length);
+  for (let i = 0; i < names.length; i++) {
     pos = putVarBytes(frame, pos, names[i] as Uint8Array);
-    pos = putVarUint(frame, pos, m.seq ?? 0);
-    pos = putVarBytes(frame, pos, m.message);
+    pos = putVarUint(frame, pos, seqs[i] as number);
+    pos = putVarBytes(frame, pos, payloads[i] as Uint8Array);
   }
   return frame;
 }
@@ -321,23 +337,12 @@ export function encodeAck(docName: string, seq: number, stateVector: Uint8Array)
 /** Encodes an `Acks` frame (at least one entry); only for a front end whose `Hello` listed `HELLO_FEATURE_ACKS`. */
 export function encodeAcks(acks: readonly AckEntry[]): Uint8Array {
   if (acks.length === 0) throw new RangeError('an Acks frame needs at least one ack');
-  const names = acks.map((a) => utf8Bytes(a.docName));
-  let size = varUintSize(FrameType.Acks) + varUintSize(acks.length);
-  for (let i = 0; i < acks.length; i++) {
-    const a = acks[i] as AckEntry;
-    size += varBytesSize(names[i] as Uint8Array) + varUintSize(checkSeq(a.seq));
-    size += varBytesSize(a.stateVector);
-  }
-  const frame = new Uint8Array(size);
-  let pos = putVarUint(frame, 0, FrameType.Acks);
-  pos = putVarUint(frame, pos, acks.length);
-  for (let i = 0; i < acks.length; i++) {
-    const a = acks[i] as AckEntry;
-    pos = putVarBytes(frame, pos, names[i] as Uint8Array);
-    pos = putVarUint(frame, pos, a.seq);
-    pos = putVarBytes(frame, pos, a.stateVector);
-  }
-  return frame;
+  return encodeEntries(
+    FrameType.Acks,
+    acks.map((a) => a.docName),
+    acks.map((a) => a.seq),
+    acks.map((a) => a.stateVector),
+  );
 }
 
 /**

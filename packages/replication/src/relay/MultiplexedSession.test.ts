@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
-import type { StoredDoc } from '../ports.ts';
+import type { ConnectionHandler, StoredDoc } from '../ports.ts';
 import {
   encodeDocs,
   encodeHello,
@@ -39,6 +39,35 @@ class GatedStorage extends MemoryStorage {
   }
 }
 
+/** A multiplexed client connection to `core`, past its `Hello` (listing `features`, if any). */
+function connect(core: RelayCore, features?: string[]) {
+  const conn = new RecordingConnection();
+  const handler = core.acceptMultiplexed(conn);
+  handler.receive(
+    encodeHello({
+      protocol: PROTOCOL_NAME,
+      version: PROTOCOL_VERSION,
+      role: 'client',
+      id: 't',
+      ...(features === undefined ? {} : { features }),
+    }),
+  );
+  return { conn, handler };
+}
+
+/** Subscribes to every doc in one frame, each with an empty state vector (a fresh device). */
+function subscribe(handler: ConnectionHandler, names: readonly string[]): void {
+  handler.receive(
+    encodeDocs(
+      names.map((docName) => ({
+        docName,
+        seq: 1,
+        message: encodeSyncStep1(new Uint8Array([0])),
+      })),
+    ),
+  );
+}
+
 /** Doc names the relay has answered with a step 2, in the order it sent them. */
 function answered(conn: RecordingConnection): string[] {
   const names: string[] = [];
@@ -70,20 +99,8 @@ describe('MultiplexedSession: a frame that joins many rooms', () => {
       await storage.append(name, [Y.encodeStateAsUpdate(doc)]);
     }
     const core = new RelayCore({ storage, relayId: 'relay-1', commitWindowMs: 1 });
-    const conn = new RecordingConnection();
-    const handler = core.acceptMultiplexed(conn);
-    handler.receive(
-      encodeHello({ protocol: PROTOCOL_NAME, version: PROTOCOL_VERSION, role: 'client', id: 't' }),
-    );
-    handler.receive(
-      encodeDocs(
-        names.map((docName) => ({
-          docName,
-          seq: 1,
-          message: encodeSyncStep1(new Uint8Array([0])),
-        })),
-      ),
-    );
+    const { conn, handler } = connect(core);
+    subscribe(handler, names);
     // Every room but the slow one loads: the docs before the slow one's slice are answered.
     await until(() => answered(conn).length >= 128, 'the first slice answered');
     await new Promise((r) => setTimeout(r, 20));
@@ -105,27 +122,9 @@ describe('MultiplexedSession: acks', () => {
       relayId: 'relay-1',
       commitWindowMs: 1,
     });
-    const conn = new RecordingConnection();
-    const handler = core.acceptMultiplexed(conn);
-    handler.receive(
-      encodeHello({
-        protocol: PROTOCOL_NAME,
-        version: PROTOCOL_VERSION,
-        role: 'client',
-        id: 't',
-        ...(features === undefined ? {} : { features }),
-      }),
-    );
+    const { conn, handler } = connect(core, features);
     const names = ['w/a', 'w/b', 'w/c'];
-    handler.receive(
-      encodeDocs(
-        names.map((docName) => ({
-          docName,
-          seq: 1,
-          message: encodeSyncStep1(new Uint8Array([0])),
-        })),
-      ),
-    );
+    subscribe(handler, names);
     const acked = () =>
       conn
         .frames()
