@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { Replica } from './Replica.ts';
+import { textOf } from './relay/testing/roomMember.ts';
 import { MemoryStorage } from './storage/MemoryStorage.ts';
 import { docMessagesIn } from './testing/docMessagesIn.ts';
 import { ReplicaWorld } from './testing/ReplicaWorld.ts';
@@ -31,21 +32,7 @@ async function eventually(check: () => boolean | Promise<boolean>, what: string)
   }
 }
 
-function textOf(update: Uint8Array): string {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc.getText('body').toString();
-}
-
 const names = ['w/a', 'w/b', 'w/c', 'w/d'];
-
-async function seed(w: ReplicaWorld): Promise<void> {
-  for (const name of names) {
-    const doc = new Y.Doc();
-    doc.getText('body').insert(0, `text of ${name}`);
-    await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
-  }
-}
 
 /** A replica of `w` that holds background sync, then tracks every seeded doc. */
 function heldReplica(
@@ -61,7 +48,7 @@ function heldReplica(
 describe('Replica.holdBackground', () => {
   it('syncs open docs at once and background docs only after the hold ends, never claiming them synced', async () => {
     const { w, sentFor } = world();
-    await seed(w);
+    await w.seedRelay(names);
     const { replica, release } = heldReplica(w);
     const open = await replica.open('w/a');
     await eventually(() => replica.docStatus('w/a').state === 'synced', 'the open doc synced');
@@ -94,7 +81,7 @@ describe('Replica.holdBackground', () => {
 
   it('a doc opened during the hold syncs at once', async () => {
     const { w } = world();
-    await seed(w);
+    await w.seedRelay(names);
     const { replica, release } = heldReplica(w);
     await eventually(() => replica.status.state === 'syncing', 'connected');
     // Tracked (held) first, opened later: the open must not wait for the hold.
@@ -107,7 +94,7 @@ describe('Replica.holdBackground', () => {
 
   it('does not hold back a background doc with changes the relay has not acknowledged', async () => {
     const { w, sentFor } = world();
-    await seed(w);
+    await w.seedRelay(names);
     const storage = new MemoryStorage();
     // An earlier session edited w/b offline and closed before the relay had it.
     w.network.setOnline(false);
@@ -130,7 +117,7 @@ describe('Replica.holdBackground', () => {
 
   it('a later hold does not hold docs already subscribed, and a forgotten held doc is dropped', async () => {
     const { w } = world();
-    await seed(w);
+    await w.seedRelay(names);
     const { replica, release } = heldReplica(w);
     await eventually(() => replica.progress.total === 4, 'held docs counted');
     await replica.forget('w/d');

@@ -27,23 +27,21 @@ function recordChanges(replica: {
   return changes;
 }
 
-async function seed(w: ReplicaWorld): Promise<void> {
-  for (const name of names) {
-    const doc = new Y.Doc();
-    doc.getText('body').insert(0, `text of ${name}`);
-    await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
-  }
+/** A world with the seeded docs on its relay and a fresh replica that tracked and synced them all, its changes recorded. */
+async function freshDeviceSynced() {
+  const w = new ReplicaWorld();
+  worlds.push(w);
+  await w.seedRelay(names);
+  const replica = w.replica();
+  const changes = recordChanges(replica);
+  for (const name of names) replica.track(name);
+  await replica.whenSynced();
+  return { w, replica, changes };
 }
 
 describe('Replica.onDocChanged: the stored state handed to listeners', () => {
   it('a fresh device reports each background doc with its whole stored state, exactly what readStored returns', async () => {
-    const w = new ReplicaWorld();
-    worlds.push(w);
-    await seed(w);
-    const replica = w.replica();
-    const changes = recordChanges(replica);
-    for (const name of names) replica.track(name);
-    await replica.whenSynced();
+    const { replica, changes } = await freshDeviceSynced();
     await eventually(() => changes.length >= names.length, 'every doc reported');
     for (const name of names) {
       const first = changes.find((c) => c.docName === name);
@@ -53,13 +51,7 @@ describe('Replica.onDocChanged: the stored state handed to listeners', () => {
   });
 
   it('a later change to a doc it already stores carries no state (the stored state is more than that update)', async () => {
-    const w = new ReplicaWorld();
-    worlds.push(w);
-    await seed(w);
-    const replica = w.replica();
-    const changes = recordChanges(replica);
-    for (const name of names) replica.track(name);
-    await replica.whenSynced();
+    const { w, replica, changes } = await freshDeviceSynced();
 
     const writer = w.replica();
     const handle = await writer.open('w/a');
@@ -106,7 +98,7 @@ describe('Replica.onDocChanged: the stored state handed to listeners', () => {
   it('readStored reads no storage for a doc not received yet, and reads it once stored', async () => {
     const w = new ReplicaWorld();
     worlds.push(w);
-    await seed(w);
+    await w.seedRelay(names);
     let loads = 0;
     class CountingStorage extends MemoryStorage {
       override load(docName: string) {

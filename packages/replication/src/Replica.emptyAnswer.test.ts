@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { decodeFrame, FrameType, SyncStep, YMessageType } from './protocol.ts';
+import { textOf } from './relay/testing/roomMember.ts';
 import { MemoryStorage } from './storage/MemoryStorage.ts';
 import { docMessagesIn } from './testing/docMessagesIn.ts';
 import { ReplicaWorld } from './testing/ReplicaWorld.ts';
@@ -39,32 +40,18 @@ function world(): {
   return { w, answers, acks: () => ({ ...acks }) };
 }
 
-async function seed(w: ReplicaWorld, names: readonly string[]): Promise<void> {
-  for (const name of names) {
-    const doc = new Y.Doc();
-    doc.getText('body').insert(0, `text of ${name}`);
-    await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
-  }
-}
-
-function bodyOf(update: Uint8Array): string {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc.getText('body').toString();
-}
-
 describe('Replica: answers to the relay step 1', () => {
   const names = Array.from({ length: 20 }, (_, i) => `w/n${i}`);
 
   it('a fresh device sends no empty answers for background docs, and each doc costs one ack, batched', async () => {
     const { w, answers, acks } = world();
-    await seed(w, names);
+    await w.seedRelay(names);
     const replica = w.replica();
     for (const name of names) replica.track(name);
     await replica.whenSynced();
     expect(replica.progress).toEqual({ synced: names.length, total: names.length });
     for (const name of names)
-      expect(bodyOf(await replica.readStored(name))).toBe(`text of ${name}`);
+      expect(textOf(await replica.readStored(name))).toBe(`text of ${name}`);
     // One step 1 out, one ack back per doc, the acks of a turn in one frame;
     // no answer (and no ack of one).
     expect([...answers.keys()]).toEqual([]);
@@ -74,7 +61,7 @@ describe('Replica: answers to the relay step 1', () => {
 
   it('still answers a doc the relay lacks changes of, and a doc with unacked changes', async () => {
     const { w, answers } = world();
-    await seed(w, names.slice(0, 2));
+    await w.seedRelay(names.slice(0, 2));
     const storage = new MemoryStorage();
     // The device holds a change the relay never saw (written while offline).
     const local = new Y.Doc();
@@ -86,14 +73,14 @@ describe('Replica: answers to the relay step 1', () => {
     await replica.whenSynced();
     expect(answers.get('w/n0')).toBe(1);
     expect(answers.has('w/n1')).toBe(false);
-    const relayHeld = bodyOf(Y.mergeUpdates((await w.relayStorage.load('w/n0')).updates));
+    const relayHeld = textOf(Y.mergeUpdates((await w.relayStorage.load('w/n0')).updates));
     expect(relayHeld).toContain('offline text');
     expect(relayHeld).toContain('text of w/n0');
   });
 
   it('an open doc answers only when it holds something the relay lacks', async () => {
     const { w, answers } = world();
-    await seed(w, ['w/open', 'w/typed']);
+    await w.seedRelay(['w/open', 'w/typed']);
     const replica = w.replica();
     const open = await replica.open('w/open');
     const typed = await replica.open('w/typed');
@@ -102,7 +89,7 @@ describe('Replica: answers to the relay step 1', () => {
     expect(open.doc.getText('body').toString()).toBe('text of w/open');
     expect(answers.has('w/open')).toBe(false);
     expect(answers.get('w/typed')).toBe(1);
-    const relayHeld = bodyOf(Y.mergeUpdates((await w.relayStorage.load('w/typed')).updates));
+    const relayHeld = textOf(Y.mergeUpdates((await w.relayStorage.load('w/typed')).updates));
     expect(relayHeld).toContain('typed here');
     open.release();
     typed.release();
@@ -110,7 +97,7 @@ describe('Replica: answers to the relay step 1', () => {
 
   it('a returning device whose docs the relay holds finishes the exchange without answers', async () => {
     const { w, answers } = world();
-    await seed(w, names);
+    await w.seedRelay(names);
     const storage = new MemoryStorage();
     const first = w.replica({ storage });
     for (const name of names) first.track(name);
@@ -139,7 +126,7 @@ describe('Replica: announcing docs', () => {
       },
     });
     worlds.push(w);
-    await seed(w, ['w/a', 'w/b']);
+    await w.seedRelay(['w/a', 'w/b']);
     const replica = w.replica();
     replica.track('w/warm-up');
     await replica.whenSynced();
@@ -150,6 +137,6 @@ describe('Replica: announcing docs', () => {
     queueMicrotask(() => order.push('later work'));
     await replica.whenSynced();
     expect(order).toEqual(['step1 w/a', 'step1 w/b', 'later work']);
-    expect(bodyOf(await replica.readStored('w/b'))).toBe('text of w/b');
+    expect(textOf(await replica.readStored('w/b'))).toBe('text of w/b');
   });
 });

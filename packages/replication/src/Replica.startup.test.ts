@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import type { StorageAdapter } from './ports.ts';
+import { textOf } from './relay/testing/roomMember.ts';
 import { MemoryStorage } from './storage/MemoryStorage.ts';
 import { ReplicaWorld } from './testing/ReplicaWorld.ts';
 
@@ -47,12 +48,6 @@ async function seed(w: ReplicaWorld): Promise<void> {
     Y.applyUpdate(doc, Y.encodeStateAsUpdate(other));
     await w.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
   }
-}
-
-function textOf(update: Uint8Array): string {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc.getText('body').toString();
 }
 
 async function expectedTexts(w: ReplicaWorld): Promise<Map<string, string>> {

@@ -4,6 +4,7 @@ import * as Y from 'yjs';
 import type { DocHandle, SyncState } from './ports.ts';
 import { decodeFrame, FrameType, TARGET_BATCH_BYTES } from './protocol.ts';
 import { Replica } from './Replica.ts';
+import { textOf } from './relay/testing/roomMember.ts';
 import { MemoryStorage } from './storage/MemoryStorage.ts';
 import { MemoryNetwork } from './testing/MemoryNetwork.ts';
 import { ReplicaWorld, WORLD_RELAY_URL } from './testing/ReplicaWorld.ts';
@@ -50,13 +51,6 @@ async function eventually(
 }
 
 const body = (handle: DocHandle) => handle.doc.getText('body').toString();
-
-/** Text of a stored doc, read without a Replica. */
-function storedText(update: Uint8Array): string {
-  const doc = new Y.Doc();
-  Y.applyUpdate(doc, update);
-  return doc.getText('body').toString();
-}
 
 /** An `Ack` or `Acks` frame. */
 function isAckFrame(frame: Uint8Array): boolean {
@@ -114,13 +108,13 @@ describe('Replica with a relay', () => {
     reader.onDocChanged((name) => changed.push(name));
     reader.track('w/bg');
     await reader.whenSynced();
-    expect(storedText(await reader.readStored('w/bg'))).toBe('background');
+    expect(textOf(await reader.readStored('w/bg'))).toBe('background');
     expect(changed).toContain('w/bg');
 
     // Live edits elsewhere keep arriving in storage.
     hw.doc.getText('body').insert(10, ' sync');
     await eventually(
-      async () => storedText(await reader.readStored('w/bg')) === 'background sync',
+      async () => textOf(await reader.readStored('w/bg')) === 'background sync',
       'live update stored in the background',
     );
     expect(replicaDocs.count).toBe(0);
@@ -138,10 +132,8 @@ describe('Replica with a relay', () => {
     const a = w.replica({ storage });
     const ha = await a.open('w/off');
     ha.doc.getText('body').insert(0, 'written offline');
-    await eventually(async () => storedText(await a.readStored('w/off')) !== '', 'stored');
-    expect(storedText(Y.mergeUpdates((await storage.load('w/off')).updates))).toBe(
-      'written offline',
-    );
+    await eventually(async () => textOf(await a.readStored('w/off')) !== '', 'stored');
+    expect(textOf(Y.mergeUpdates((await storage.load('w/off')).updates))).toBe('written offline');
     expect(a.status.pendingLocal).toBe(true);
     expect(a.status.state === 'offline' || a.status.state === 'connecting').toBe(true);
 
@@ -212,7 +204,7 @@ describe('Replica with a relay', () => {
     const b = w.replica();
     b.track('w/reload');
     await b.whenSynced();
-    expect(storedText(await b.readStored('w/reload'))).toBe('def');
+    expect(textOf(await b.readStored('w/reload'))).toBe('def');
   });
 
   it('syncs 500 docs in a handful of frames', async () => {
@@ -233,7 +225,7 @@ describe('Replica with a relay', () => {
     expect(docsDown, `docs frames down (all frames down ${down})`).toBeLessThanOrEqual(3);
     expect(b.progress).toEqual({ synced: 500, total: 500 });
     for (const name of [names[0]!, names[250]!, names[499]!]) {
-      expect(storedText(await b.readStored(name))).toBe(`note ${name}`);
+      expect(textOf(await b.readStored(name))).toBe(`note ${name}`);
     }
     expect(replicaDocs.count).toBe(0);
   });
@@ -390,7 +382,7 @@ describe('Replica with a relay', () => {
     const b = w.replica();
     for (const name of names) b.track(name);
     await b.whenSynced();
-    expect(storedText(await b.readStored('w/big2'))).toBe('2'.repeat(600_000));
+    expect(textOf(await b.readStored('w/big2'))).toBe('2'.repeat(600_000));
   });
 
   it('retries at once on the browser online event', async () => {
@@ -448,7 +440,7 @@ describe('Replica with a relay', () => {
     await eventually(() => appends >= 250, 'every edit appended');
     const { updates } = await storage.load('w/long');
     expect(updates.length).toBeLessThan(100);
-    expect(storedText(await a.readStored('w/long'))).toBe('k'.repeat(250));
+    expect(textOf(await a.readStored('w/long'))).toBe('k'.repeat(250));
   });
 
   it('rejects bad doc names and reserved meta keys clearly', async () => {
@@ -530,7 +522,7 @@ describe('Replica between tabs', () => {
     const h1bg = await tab1.open('w/tab-bg');
     h1bg.doc.getText('body').insert(0, 'bg');
     await eventually(() => changed.includes('w/tab-bg'), 'tab 2 told about the change');
-    expect(storedText(await tab2.readStored('w/tab-bg'))).toBe('bg');
+    expect(textOf(await tab2.readStored('w/tab-bg'))).toBe('bg');
 
     h1.release();
     await eventually(() => !h2.awareness.getStates().has(annId), 'awareness withdrawn');
@@ -567,7 +559,7 @@ describe('Replica: regressions found by the seeded simulation', () => {
     await b.whenSynced();
     a.track('w/race');
     await a.whenSynced();
-    await eventually(async () => storedText(await a.readStored('w/race')) === 'one', 'A stored');
+    await eventually(async () => textOf(await a.readStored('w/race')) === 'one', 'A stored');
 
     // A opens the doc; while its load waits, B's next edit (which builds on
     // "one") arrives and is held back in the empty live doc.

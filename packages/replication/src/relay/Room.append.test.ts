@@ -38,13 +38,19 @@ function makeRoom(storage: StorageAdapter, compactAfterUpdates = 500) {
   return { room, durable };
 }
 
-/** A new doc's room, loaded, with one client member `a`. */
-async function loadedWithMember() {
-  const { room } = makeRoom(new MemoryStorage());
+/**
+ * A new doc's room over fresh storage, loaded, with client member `a` joined,
+ * and `b` too when `members` is 2.
+ */
+async function loaded(members: 1 | 2 = 1, compactAfterUpdates?: number) {
+  const storage = new MemoryStorage();
+  const { room, durable } = makeRoom(storage, compactAfterUpdates);
   await room.load();
   const a = member();
+  const b = member();
   room.join(a);
-  return { room, a };
+  if (members === 2) room.join(b);
+  return { storage, room, durable, a, b };
 }
 
 /** A client's update as the session hands it on: checked by the update guard first. */
@@ -118,7 +124,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
   it('goes through Yjs for an unchecked update, one that starts past the log, or one naming a struct the log lacks', async () => {
     // Not checked by the update guard: nothing says Yjs could read it.
     {
-      const { room, a } = await loadedWithMember();
+      const { room, a } = await loaded();
       room.receive(a, {
         type: YMessageType.Sync,
         step: SyncStep.Update,
@@ -129,7 +135,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     }
     // Starts past the log's clock: Yjs holds it back, and the vector must not claim it.
     {
-      const { room, a } = await loadedWithMember();
+      const { room, a } = await loaded();
       const client = new Y.Doc();
       edit(client, 'abc');
       room.receive(a, checked(edit(client, 'd', 3)), 1);
@@ -139,7 +145,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     }
     // Names another client's struct the log does not hold (typed after text the room lacks).
     {
-      const { room, a } = await loadedWithMember();
+      const { room, a } = await loaded();
       const other = new Y.Doc();
       const client = new Y.Doc();
       Y.applyUpdate(client, edit(other, 'abc'));
@@ -166,13 +172,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     const bad = encoding.toUint8Array(e);
     expect(() => Y.applyUpdate(new Y.Doc(), bad)).toThrow();
 
-    const storage = new MemoryStorage();
-    const { room } = makeRoom(storage);
-    await room.load();
-    const a = member();
-    const b = member();
-    room.join(a);
-    room.join(b);
+    const { storage, room, a, b } = await loaded(2);
     expect(() => room.receive(a, checked(bad), 1)).toThrow(ProtocolError);
     const client = new Y.Doc();
     room.receive(b, checked(edit(client, 'fine')), 1);
@@ -183,11 +183,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
   });
 
   it('reports the durable state of a log filled by live appends when it unloads', async () => {
-    const storage = new MemoryStorage();
-    const { room, durable } = makeRoom(storage);
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { room, durable, a } = await loaded();
     const client = new Y.Doc();
     room.receive(a, checked(edit(client, 'kept')), 1);
     await room.flush();
@@ -199,11 +195,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
   });
 
   it('compacts a log filled by live appends, keeping every edit, still without a doc', async () => {
-    const storage = new MemoryStorage();
-    const { room } = makeRoom(storage, 3);
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { storage, room, a } = await loaded(1, 3);
     const client = new Y.Doc();
     let text = '';
     for (let i = 0; i < 10; i++) {
@@ -224,13 +216,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     await room.unload(false);
   });
   it('appends a backspace too, but sends a deletion of something the log lacks through Yjs', async () => {
-    const storage = new MemoryStorage();
-    const { room } = makeRoom(storage);
-    await room.load();
-    const a = member();
-    const b = member();
-    room.join(a);
-    room.join(b);
+    const { storage, room, a, b } = await loaded(2);
     const client = new Y.Doc();
     room.receive(a, checked(edit(client, 'hello world')), 1);
     const backspace = removal(client, 5, 6);
@@ -252,11 +238,7 @@ describe('Room live appends (a client update into the log, no doc)', () => {
   });
 
   it('compacts an appended log the way a doc would: deleted text is not kept', async () => {
-    const storage = new MemoryStorage();
-    const { room } = makeRoom(storage, 4);
-    await room.load();
-    const a = member();
-    room.join(a);
+    const { storage, room, a } = await loaded(1, 4);
     const client = new Y.Doc();
     room.receive(a, checked(edit(client, 'keep DROPPEDTEXT')), 1);
     await room.flush();

@@ -1,3 +1,4 @@
+import * as Y from 'yjs';
 import type { ReplicaOptions } from '../Replica.ts';
 import { Replica } from '../Replica.ts';
 import type { Access } from '../relay/access.ts';
@@ -62,6 +63,15 @@ export class ReplicaWorld {
       return { receive: () => {}, closed: () => {} };
     });
     return url;
+  }
+
+  /** Stores on the relay, for each name, a doc whose body is `text of <name>`. */
+  async seedRelay(names: readonly string[]): Promise<void> {
+    for (const name of names) {
+      const doc = new Y.Doc();
+      doc.getText('body').insert(0, `text of ${name}`);
+      await this.relayStorage.append(name, [Y.encodeStateAsUpdate(doc)]);
+    }
   }
 
   /** A replica on this world's network (fresh `MemoryStorage` unless given). */
