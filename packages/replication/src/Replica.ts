@@ -50,6 +50,7 @@ import {
   encodeSyncUpdate,
   FrameType,
   type HelloAccess,
+  isEmptyUpdate,
   isValidDocName,
   ProtocolError,
   SyncStep,
@@ -1014,15 +1015,12 @@ export class Replica implements DocSource {
   /** Runs `op` after every storage op already queued for the doc. */
   #run<T>(entry: DocEntry, op: () => Promise<T>): Promise<T> {
     const result = entry.queue.then(op);
-    const tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    entry.queue = tail;
     // Back to the idle sentinel once the last queued op is done (see `#stateVectorNow`).
-    void tail.then(() => {
+    const settled = () => {
       if (entry.queue === tail) entry.queue = IDLE_QUEUE;
-    });
+    };
+    const tail: Promise<void> = result.then(settled, settled);
+    entry.queue = tail;
     return result;
   }
 
@@ -1210,7 +1208,6 @@ export class Replica implements DocSource {
     entry.logBytes = 0;
   }
 
-  /** The state vector to announce in SyncStep1. */
   /**
    * The state vector to announce when it is known at once: a background doc
    * with nothing queued on its storage and its stored summary known from the
@@ -1224,6 +1221,7 @@ export class Replica implements DocSource {
     return summary.stateVector;
   }
 
+  /** The state vector to announce in SyncStep1. */
   async #stateVector(entry: DocEntry): Promise<Uint8Array> {
     const live = entry.live;
     if (live) {
@@ -2222,11 +2220,6 @@ function relayDeletesOf(update: Uint8Array): DeleteRanges | null {
 function headerShowsStructs(update: Uint8Array): boolean {
   const decoder = decoding.createDecoder(update);
   return decoding.readVarUint(decoder) > 0 && decoding.readVarUint(decoder) > 0;
-}
-
-/** `[0, 0]`: no structs, no deletions (what an up-to-date peer sends as SyncStep2). */
-function isEmptyUpdate(update: Uint8Array): boolean {
-  return update.length === 2 && update[0] === 0 && update[1] === 0;
 }
 
 function asError(err: unknown): Error {

@@ -438,19 +438,36 @@ export function splitDocMessages(
   messages: readonly DocMessage[],
   targetBytes: number = TARGET_BATCH_BYTES,
 ): DocMessage[][] {
-  const batches: DocMessage[][] = [];
-  let current: DocMessage[] = [];
+  // Varint overhead of the entry: name length, seq, message length.
+  return splitByCost(messages, (m) => m.message.length + m.docName.length + 16, targetBytes);
+}
+
+/** Groups acks into `Acks` frames' worth of at most `targetBytes` each, preserving order. */
+export function splitAcks(
+  acks: readonly AckEntry[],
+  targetBytes: number = TARGET_BATCH_BYTES,
+): AckEntry[][] {
+  // A UTF-16 unit is at most 3 UTF-8 bytes; 16 covers the varints.
+  return splitByCost(acks, (a) => a.docName.length * 3 + a.stateVector.length + 16, targetBytes);
+}
+
+function splitByCost<T>(
+  items: readonly T[],
+  cost: (item: T) => number,
+  targetBytes: number,
+): T[][] {
+  const batches: T[][] = [];
+  let current: T[] = [];
   let size = 0;
-  for (const m of messages) {
-    // Varint overhead of the entry: name length, seq, message length.
-    const cost = m.message.length + m.docName.length + 16;
-    if (current.length > 0 && size + cost > targetBytes) {
+  for (const item of items) {
+    const itemCost = cost(item);
+    if (current.length > 0 && size + itemCost > targetBytes) {
       batches.push(current);
       current = [];
       size = 0;
     }
-    current.push(m);
-    size += cost;
+    current.push(item);
+    size += itemCost;
   }
   if (current.length > 0) batches.push(current);
   return batches;
@@ -629,6 +646,11 @@ function parseHello(json: string): HelloInfo {
 }
 
 // ---- y-websocket message helpers (payloads of Docs entries and of /ws/ frames) ----
+
+/** `[0, 0]`: an update with no structs and no deletions (what an up-to-date peer sends as `SyncStep2`). */
+export function isEmptyUpdate(update: Uint8Array): boolean {
+  return update.length === 2 && update[0] === 0 && update[1] === 0;
+}
 
 /** `Sync` message carrying sync step 1 (our state vector). */
 export function encodeSyncStep1(stateVector: Uint8Array): Uint8Array {

@@ -6,6 +6,7 @@ import {
   DigestIndex,
   encodeRecord,
   fingerprintKey,
+  markCleanShutdown,
   takeCleanShutdown,
 } from './DigestIndex.ts';
 import { fingerprintOf, sameBytes } from './fingerprint.ts';
@@ -39,7 +40,7 @@ describe('DigestIndex after a crash (fingerprint records written after their com
   it('trusts the records after a clean shutdown, and removes the marker so a crash of this run reads as one', async () => {
     const storage = new MemoryStorage();
     const { stale } = await staleRecord(storage, 'w/doc');
-    await storage.setMeta(CLEAN_SHUTDOWN_KEY, Uint8Array.of(1));
+    await markCleanShutdown(storage);
     const clean = await takeCleanShutdown(storage);
     expect(clean).toBe(true);
     expect(await storage.getMeta(CLEAN_SHUTDOWN_KEY)).toBeUndefined();

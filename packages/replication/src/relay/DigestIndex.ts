@@ -25,6 +25,12 @@ export function fingerprintKey(docName: string): string {
  */
 export const CLEAN_SHUTDOWN_KEY = 'relay:clean-shutdown';
 
+/** Writes the clean-shutdown marker: call last, once every owed record is written. */
+export function markCleanShutdown(storage: StorageAdapter): Promise<void> {
+  // Its presence is what counts.
+  return storage.setMeta(CLEAN_SHUTDOWN_KEY, Uint8Array.of(1));
+}
+
 /**
  * Whether the last run shut down cleanly; removes the marker, durably, so a
  * crash of this run reads as one. Nothing may be appended before it resolves.

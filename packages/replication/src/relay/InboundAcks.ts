@@ -1,4 +1,4 @@
-import { type AckEntry, encodeAck, encodeAcks, TARGET_BATCH_BYTES } from '../protocol.ts';
+import { type AckEntry, encodeAck, encodeAcks, splitAcks } from '../protocol.ts';
 
 /**
  * Per doc: which numbered messages arrived and which are durable. Acks name
@@ -38,8 +38,9 @@ const MAX_OUT_OF_ORDER = 10_000;
 /**
  * The receiving side of numbered doc messages on one connection: records
  * what arrived and what became durable, and sends one `Ack` per doc per
- * microtask (together in `Acks` frames when the peer reads those) naming the highest number up to which every message is both
- * (docs/ARCHITECTURE.md, "Fault model"). Numbers are per connection and doc,
+ * microtask (together in `Acks` frames when the peer reads those) naming
+ * the highest number up to which every message is both (docs/ARCHITECTURE.md,
+ * "Fault model"). Numbers are per connection and doc,
  * so nothing here is ever reset.
  */
 export class InboundAcks {
@@ -153,26 +154,16 @@ export class InboundAcks {
     queueMicrotask(() => {
       this.#ackFlushQueued = false;
       const batched = this.#ackDue.size > 1 && this.#batched();
-      let batch: AckEntry[] = [];
-      let batchBytes = 0;
+      const batch: AckEntry[] = [];
       for (const docName of this.#ackDue) {
         const st = this.#doc(docName);
         const from = st.sentAck;
         st.sentAck = st.acked;
-        if (!batched) this.#send(encodeAck(docName, st.acked, st.stateVector));
-        else {
-          batch.push({ docName, seq: st.acked, stateVector: st.stateVector });
-          // A UTF-16 unit is at most 3 UTF-8 bytes; 16 covers the varints.
-          batchBytes += docName.length * 3 + st.stateVector.length + 16;
-          if (batchBytes >= TARGET_BATCH_BYTES) {
-            this.#send(encodeAcks(batch));
-            batch = [];
-            batchBytes = 0;
-          }
-        }
+        if (batched) batch.push({ docName, seq: st.acked, stateVector: st.stateVector });
+        else this.#send(encodeAck(docName, st.acked, st.stateVector));
         if (this.#ackLatency !== undefined) this.#observeLatency(st, from);
       }
-      if (batch.length > 0) this.#send(encodeAcks(batch));
+      for (const part of splitAcks(batch)) this.#send(encodeAcks(part));
       this.#ackDue.clear();
     });
   }

@@ -377,12 +377,12 @@ export class MultiplexedSession implements ConnectionHandler {
           if (joins !== undefined) {
             const loading = new Set<Promise<void>>();
             for (let i = from; i < to; i++) {
-              const join = joins.pending.get(work.messages[i]!.docName);
+              const join = joins.get(work.messages[i]!.docName);
               if (join !== undefined) loading.add(join);
             }
             if (loading.size > 0) await Promise.all(loading);
             // On through the messages whose rooms are in already: no smaller frames than needed.
-            while (to < count && !joins.pending.has(work.messages[to]!.docName)) to++;
+            while (to < count && !joins.has(work.messages[to]!.docName)) to++;
           }
           work.until = to;
           for (;;) {
@@ -407,9 +407,7 @@ export class MultiplexedSession implements ConnectionHandler {
    * joins still loading, by doc name, each settling (never rejecting) and
    * leaving the map once its room is in; `undefined` when nothing joins.
    */
-  #subscribeAll(
-    messages: readonly Incoming[],
-  ): { pending: Map<string, Promise<void>> } | undefined {
+  #subscribeAll(messages: readonly Incoming[]): Map<string, Promise<void>> | undefined {
     // Nearly every frame is about docs already subscribed: allocate nothing for those.
     let joins: Map<string, Promise<void>> | undefined;
     let seen: Set<string> | undefined;
@@ -453,7 +451,7 @@ export class MultiplexedSession implements ConnectionHandler {
           .finally(() => pending.delete(docName)),
       );
     }
-    return joins === undefined || joins.size === 0 ? undefined : { pending: joins };
+    return joins === undefined || joins.size === 0 ? undefined : joins;
   }
 
   /**

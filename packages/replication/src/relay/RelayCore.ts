@@ -10,15 +10,12 @@ import { CloseCode, type HelloInfo } from '../protocol.ts';
 import { type Access, OPEN_ACCESS, type PeerProof, SYSTEM_DOC_PREFIX } from './access.ts';
 import {
   bucketOf,
-  CLEAN_SHUTDOWN_KEY,
   DigestIndex,
   encodeRecord,
   fingerprintKey,
+  markCleanShutdown,
   takeCleanShutdown,
 } from './DigestIndex.ts';
-
-/** The value of the clean-shutdown marker (its presence is what counts). */
-const CLEAN_SHUTDOWN_MARK = Uint8Array.of(1);
 
 import { decodeSv, mergeSv, opsAhead, type StateVectorMap } from './fingerprint.ts';
 import { MultiplexedSession } from './MultiplexedSession.ts';
@@ -353,7 +350,7 @@ export class RelayCore {
     await this.#writeFingerprints();
     if (!this.#indexLoaded || this.#fpWriteFailed || this.#fpDirty.size > 0) return;
     try {
-      await this.#storage.setMeta(CLEAN_SHUTDOWN_KEY, CLEAN_SHUTDOWN_MARK);
+      await markCleanShutdown(this.#storage);
     } catch (err) {
       // The next start rebuilds every record: slower, never wrong.
       this.#log('relay.clean_shutdown_mark_failed', {

@@ -8,6 +8,7 @@ import {
   encodeSyncStep1,
   encodeSyncStep2,
   encodeSyncUpdate,
+  isEmptyUpdate,
   ProtocolError,
   SyncStep,
   type YMessage,
@@ -1039,11 +1040,6 @@ function collected(log: StoredLog): Uint8Array {
 /** The log of a new doc, and its state vector (compared by identity). */
 const EMPTY_UPDATE = new Uint8Array([0, 0]);
 const EMPTY_VECTOR = new Uint8Array([0]);
-
-/** `[0, 0]`: no structs, no deletions. */
-function isEmptyUpdate(update: Uint8Array): boolean {
-  return update.length === 2 && update[0] === 0 && update[1] === 0;
-}
 
 /** A room's stored log while it has no doc, and an answer derived from it. */
 interface StoredLog {
