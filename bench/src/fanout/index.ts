@@ -8,7 +8,8 @@
  * client one socket and one doc; every edit types a character and stamps its
  * send time under a key of its own in a Y.Map, so every other member of the
  * doc measures send → applied. Lattice clients also time send → Ack.
- * Server CPU and RSS come from /proc over the measured window.
+ * Server CPU and RSS come from /proc over the measured window (RSS: the mean
+ * of samples every `RSS_SAMPLE_MS`, and the largest).
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { mkdir } from 'node:fs/promises';
@@ -31,6 +32,8 @@ import {
 import { RELAY_BENCH_ARGS, ServerProcess } from './servers.ts';
 
 const LOADGEN = fileURLToPath(new URL('./loadgen.ts', import.meta.url));
+/** How often the server's RSS is read during the measured window. */
+const RSS_SAMPLE_MS = 250;
 
 /** Clients per doc, docs, edits per second per client. */
 export interface LoadShape {
@@ -54,7 +57,13 @@ export interface Measurement {
   ackedFraction: number;
   /** Server CPU over the window, % of one core. */
   serverCpuPct: number;
+  /**
+   * Server RSS, mean over the window: one reading at its end landed anywhere in
+   * V8's heap growth before the next mark-compact (±10 MiB between runs).
+   */
   serverRssMiB: number;
+  /** The largest RSS sample in the window. */
+  serverRssPeakMiB: number;
   /** All generators together, % of one core. */
   generatorCpuPct: number;
   /** Generators' own timer lateness p99 (ms): high means the load generator, not the server, lagged. */
@@ -171,10 +180,15 @@ export async function measure(
     await sleepUntil(measureFrom);
     const cpu0 = await cpuAt();
     const t0 = wallNow();
-    await sleepUntil(measureTo);
+    const rssSamples: number[] = [];
+    while (wallNow() < measureTo) {
+      rssSamples.push(await server.rssBytes());
+      await sleepUntil(Math.min(measureTo, wallNow() + RSS_SAMPLE_MS));
+    }
     const cpu1 = await cpuAt();
     const seconds = (wallNow() - t0) / 1000;
-    const rss = await server.rssBytes();
+    rssSamples.push(await server.rssBytes());
+    const rssMean = rssSamples.reduce((sum, v) => sum + v, 0) / rssSamples.length;
     const replies = await results;
     const delivery = new Histogram();
     const ack = new Histogram();
@@ -217,7 +231,8 @@ export async function measure(
       deliveredFraction: sent === 0 ? Number.NaN : delivered / (sent * (shape.perDoc - 1)),
       ackedFraction: speaksLattice(system) && sent > 0 ? acked / sent : Number.NaN,
       serverCpuPct: cpuPct(0),
-      serverRssMiB: rss / 2 ** 20,
+      serverRssMiB: rssMean / 2 ** 20,
+      serverRssPeakMiB: Math.max(...rssSamples) / 2 ** 20,
       generatorCpuPct: pids.slice(1).reduce((s, _, i) => s + cpuPct(i + 1), 0),
       generatorLagP99Ms: lag,
       closedSockets: closed,
@@ -369,6 +384,11 @@ async function run(options: BenchOptions): Promise<BenchResult> {
       'MiB',
     );
     fig(
+      `${system}.serverRssPeakMiB`,
+      ms.map((m) => m.serverRssPeakMiB),
+      'MiB',
+    );
+    fig(
       `${system}.generatorCpuPct`,
       ms.map((m) => m.generatorCpuPct),
       '% core',
@@ -437,7 +457,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     'ack p50 ms',
     'ack p99 ms',
     'server CPU % core',
-    'server RSS MiB',
+    'server RSS MiB (window mean)',
     'generators CPU % core',
     'generator lag p99 ms',
     'delivered',
@@ -572,6 +592,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     'Both sides use raw-frame clients doing the same work per message (decode, apply to a Y.Doc); the stock @hocuspocus/provider does more per message and would load the generators unevenly.',
     'Hocuspocus has no durable acks (its SyncStatus is "applied in memory"), so only Lattice has ack latency. Lattice does strictly more work per edit: a synced LevelDB write per 3 ms group commit and an Ack frame back.',
     `Load generators used ${gen('lattice')} (Lattice runs), ${gen('hocuspocus')} (Hocuspocus runs) and ${gen('floor')} (floor runs) of a core; the machine has 2 cores shared with other work, so absolute latencies are noisy.`,
+    `Server RSS: the mean of /proc readings every ${RSS_SAMPLE_MS} ms over the window (the peak reading is in the JSON as \`serverRssPeakMiB\`). Until the tenth round it was one reading at the window's end, which landed anywhere in V8's heap growth between mark-compacts: ±10 MiB between runs of the same server.`,
     `Saturation: same clients, typing faster (${ladder.join(', ')} edits/s each) until delivery p99 > ${SATURATION_P99_MS} ms or < 99 % delivered; one run per step. "+" = not saturated by the last step (the generators, not the server, are then the limit). Saturation = the last step that kept up.`,
   ];
   return {

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
 import { noteDocName } from './ids.ts';
 import { EntryKey, NOTES_MAP } from './indexEntry.ts';
-import { NoteStore } from './NoteStore.ts';
+import { NoteStore, SEARCH_META_KEY } from './NoteStore.ts';
+import { SearchIndex } from './SearchIndex.ts';
 import { CountingDocSource, exchange, MemoryDocSource, readNoteNaively } from './testing/index.ts';
 
 const W = 'w1';
@@ -108,6 +109,30 @@ describe('NoteStore: notes still arriving', () => {
       [id, false, 'quietly synced'],
     ]);
     expect(notified).toBeGreaterThan(0);
+  });
+
+  it('indexing a note whose body has not arrived keeps nothing for it; the body indexes it when it comes', async () => {
+    const a = await replica();
+    const memory = new MemoryDocSource();
+    const b = await replica(new CountingDocSource(memory));
+    const id = await a.store.create({ title: 'Later', body: 'comes with the doc' });
+    deliver(a.source, memory, W);
+    await b.store.whenIndexed();
+    // Read once (nothing there), and no empty body recorded for it.
+    expect(b.source.count('readStored', noteDocName(W, id))).toBe(1);
+    b.store.close();
+    const persisted = await b.source.getMeta(SEARCH_META_KEY);
+    expect(SearchIndex.decode(persisted as Uint8Array, W).index.body(id)).toBeUndefined();
+
+    const reopened = await replica(b.source);
+    expect(reopened.store.get(id)?.arriving).toBe(true);
+    deliver(a.source, memory, noteDocName(W, id));
+    await reopened.store.whenIndexed();
+    expect(reopened.store.get(id)).toMatchObject({
+      arriving: false,
+      snippet: 'comes with the doc',
+    });
+    expect(reopened.store.search('doc').map((h) => h.id)).toEqual([id]);
   });
 
   it('a rename depends on the body seen when renaming: the new title with the old body is arriving (naively: stale)', async () => {

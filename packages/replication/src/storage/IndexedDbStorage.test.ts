@@ -1,5 +1,5 @@
-import { IDBFactory, IDBKeyRange } from 'fake-indexeddb';
-import { describe, expect, it } from 'vitest';
+import { IDBFactory, IDBKeyRange, IDBObjectStore } from 'fake-indexeddb';
+import { describe, expect, it, vi } from 'vitest';
 import * as Y from 'yjs';
 import { Replica } from '../Replica.ts';
 import { storageContract } from '../testing/storageContract.ts';
@@ -69,6 +69,35 @@ describe('IndexedDbStorage', () => {
     await a.append('doc', [new Uint8Array([1])]);
     expect(await b.list('')).toEqual([]);
     await Promise.all([a.close(), b.close()]);
+  });
+
+  it('finds the logs of a batch to many docs with one key read, not a cursor per doc', async () => {
+    const storage = await IndexedDbStorage.open('lattice:batch', new IDBFactory(), IDBKeyRange);
+    await storage.append('w/held', [new Uint8Array([1]), new Uint8Array([2])]);
+    const cursors = vi.spyOn(IDBObjectStore.prototype, 'openKeyCursor');
+    try {
+      const docs = Array.from({ length: 50 }, (_, i) => `w/n${i}`);
+      // One turn, one batch: a fresh device storing what the relay sent.
+      await Promise.all([
+        ...docs.map((doc, i) => storage.append(doc, [new Uint8Array([i])], new Uint8Array([7]))),
+        storage.append('w/held', [new Uint8Array([3])]),
+      ]);
+      expect(cursors).not.toHaveBeenCalled();
+      expect((await storage.load('w/held')).updates).toEqual(
+        [1, 2, 3].map((b) => Uint8Array.of(b)),
+      );
+      expect((await storage.load('w/n7')).updates).toEqual([Uint8Array.of(7)]);
+      expect((await storage.loadSummaries()).size).toBe(50);
+      // A batch of a few docs keeps its cursor per doc (a range read could span the store).
+      await Promise.all([
+        storage.append('w/a', [Uint8Array.of(1)]),
+        storage.append('w/z', [Uint8Array.of(1)]),
+      ]);
+      expect(cursors).toHaveBeenCalledTimes(2);
+    } finally {
+      cursors.mockRestore();
+      await storage.close();
+    }
   });
 
   it('rejects a missing IndexedDB with a clear error', async () => {

@@ -171,6 +171,39 @@ export function storageContract(name: string, makeAdapter: () => Promise<Storage
       expect(await storage.list('doc')).toHaveLength(30);
     });
 
+    it('continues every log in one batch to many docs, other docs stored between them', async () => {
+      // Docs with logs, each followed (in key order) by a doc with a longer
+      // one: a reader of the span between the first and the last doc meets
+      // more keys of the others than of the batch's own docs.
+      const docs = Array.from({ length: 12 }, (_, i) => `span/${String(i).padStart(2, '0')}`);
+      for (const [i, doc] of docs.entries()) {
+        for (let k = 0; k <= i % 3; k++) await storage.append(doc, [bytes(k)]);
+        await storage.append(
+          `${doc}-other`,
+          Array.from({ length: 20 }, (_, k) => bytes(k)),
+        );
+      }
+      const fresh = Array.from({ length: 6 }, (_, i) => `span/${String(i).padStart(2, '0')}+new`);
+      // One turn: the appends share a batch where the adapter batches.
+      await Promise.all([
+        ...docs.map((doc, i) => storage.append(doc, [bytes(200 + i)])),
+        ...fresh.map((doc, i) => storage.append(doc, [bytes(100 + i)])),
+      ]);
+      for (const [i, doc] of docs.entries()) {
+        const old = Array.from({ length: (i % 3) + 1 }, (_, k) => bytes(k));
+        const { updates, cursor } = await storage.load(doc);
+        expect(updates).toEqual([...old, bytes(200 + i)]);
+        // The cursor still counts the log: compacting to it replaces everything.
+        await storage.compact(doc, bytes(99), cursor);
+        await storage.append(doc, [bytes(98)]);
+        expect((await storage.load(doc)).updates).toEqual([bytes(99), bytes(98)]);
+        expect((await storage.load(`${doc}-other`)).updates).toHaveLength(20);
+      }
+      for (const [i, doc] of fresh.entries()) {
+        expect((await storage.load(doc)).updates).toEqual([bytes(100 + i)]);
+      }
+    });
+
     it('rejects calls after close', async () => {
       await storage.append('d', [bytes(1)]);
       await storage.close();
