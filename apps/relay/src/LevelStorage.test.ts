@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storageContract } from '@lattice/replication/testing';
 import { ClassicLevel } from 'classic-level';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { LevelStorage } from './LevelStorage.ts';
 
 const dirs: string[] = [];
@@ -77,6 +77,53 @@ describe('LevelStorage', () => {
     await storage.delete('a');
     expect(await storage.list('')).toEqual(['a!b', 'a/ü']);
     await storage.close();
+  });
+
+  it("reads a turn's loads of many docs with one key read and one multi-get", async () => {
+    const storage = await LevelStorage.open(await tempDir());
+    const docs = Array.from({ length: 30 }, (_, i) => `w/n${i}`);
+    for (const doc of docs) await storage.append(doc, [Uint8Array.of(1), Uint8Array.of(2)]);
+    const iterators = vi.spyOn(ClassicLevel.prototype, 'iterator');
+    const keyReads = vi.spyOn(ClassicLevel.prototype, 'keys');
+    const multiGets = vi.spyOn(ClassicLevel.prototype, 'getMany');
+    try {
+      const loaded = await Promise.all(docs.map((doc) => storage.load(doc)));
+      expect(loaded.every((d) => d.updates.length === 2 && d.cursor === 2)).toBe(true);
+      // classic-level reads keys through an iterator without values: that one only.
+      expect(keyReads).toHaveBeenCalledTimes(1);
+      expect(iterators.mock.calls.map(([options]) => options?.values)).toEqual([false]);
+      expect(multiGets).toHaveBeenCalledTimes(1);
+      // A few docs: an iterator each, as before.
+      await Promise.all(docs.slice(0, 2).map((doc) => storage.load(doc)));
+      expect(iterators).toHaveBeenCalledTimes(3);
+    } finally {
+      vi.restoreAllMocks();
+      await storage.close();
+    }
+  });
+
+  it('fails only the load of a doc with a corrupt record when loading many at once', async () => {
+    const dir = await tempDir();
+    const storage = await LevelStorage.open(dir);
+    const docs = Array.from({ length: 8 }, (_, i) => `w/n${i}`);
+    for (const doc of docs) await storage.append(doc, [Uint8Array.of(1, 2, 3)]);
+    await storage.close();
+    const raw = new ClassicLevel<string, Uint8Array>(dir, {
+      keyEncoding: 'utf8',
+      valueEncoding: 'view',
+    });
+    const key = 'u!w%2Fn3!0000000000000001';
+    const bad = new Uint8Array((await raw.get(key)) as Uint8Array);
+    bad[5] = (bad[5] ?? 0) ^ 1;
+    await raw.put(key, bad);
+    await raw.close();
+    const reopened = await LevelStorage.open(dir, { verify: false });
+    const results = await Promise.allSettled(docs.map((doc) => reopened.load(doc)));
+    expect(results.map((r) => r.status)).toEqual(
+      docs.map((_, i) => (i === 3 ? 'rejected' : 'fulfilled')),
+    );
+    expect(String((results[3] as PromiseRejectedResult).reason)).toMatch(/fails its checksum/);
+    await reopened.close();
   });
 
   it('refuses a directory whose LevelDB files are corrupt', async () => {

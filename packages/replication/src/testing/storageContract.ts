@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { StorageAdapter } from '../ports.ts';
+import type { StorageAdapter, StoredDoc } from '../ports.ts';
 
 const bytes = (...values: number[]) => new Uint8Array(values);
 
@@ -176,8 +176,13 @@ export function storageContract(name: string, makeAdapter: () => Promise<Storage
       // one: a reader of the span between the first and the last doc meets
       // more keys of the others than of the batch's own docs.
       const docs = Array.from({ length: 12 }, (_, i) => `span/${String(i).padStart(2, '0')}`);
+      // The first doc's log is longer than a bounded read of all of them could be.
+      const logLength = (i: number) => (i === 0 ? 200 : (i % 3) + 1);
       for (const [i, doc] of docs.entries()) {
-        for (let k = 0; k <= i % 3; k++) await storage.append(doc, [bytes(k)]);
+        await storage.append(
+          doc,
+          Array.from({ length: logLength(i) }, (_, k) => bytes(k)),
+        );
         await storage.append(
           `${doc}-other`,
           Array.from({ length: 20 }, (_, k) => bytes(k)),
@@ -190,7 +195,7 @@ export function storageContract(name: string, makeAdapter: () => Promise<Storage
         ...fresh.map((doc, i) => storage.append(doc, [bytes(100 + i)])),
       ]);
       for (const [i, doc] of docs.entries()) {
-        const old = Array.from({ length: (i % 3) + 1 }, (_, k) => bytes(k));
+        const old = Array.from({ length: logLength(i) }, (_, k) => bytes(k));
         const { updates, cursor } = await storage.load(doc);
         expect(updates).toEqual([...old, bytes(200 + i)]);
         // The cursor still counts the log: compacting to it replaces everything.
@@ -202,6 +207,32 @@ export function storageContract(name: string, makeAdapter: () => Promise<Storage
       for (const [i, doc] of fresh.entries()) {
         expect((await storage.load(doc)).updates).toEqual([bytes(100 + i)]);
       }
+    });
+
+    it('loads many docs at once, each its own log, with other docs stored between them', async () => {
+      const docs = Array.from({ length: 10 }, (_, i) => `many/${i}`);
+      // The first doc's log is longer than a bounded read of all of them could be.
+      const logLength = (i: number) => (i === 0 ? 250 : (i % 3) + 1);
+      for (const [i, doc] of docs.entries()) {
+        for (let k = 0; k < logLength(i); k++) await storage.append(doc, [bytes(i, k)]);
+        // Longer logs between the asked-for docs (in key order) than theirs.
+        await storage.append(
+          `${doc}-other`,
+          Array.from({ length: 40 }, (_, k) => bytes(k)),
+        );
+      }
+      const asked = [...docs, 'many/0+never-stored', docs[4] as string];
+      const loaded = await Promise.all(asked.map((doc) => storage.load(doc)));
+      for (const [i, doc] of docs.entries()) {
+        const { updates, cursor } = loaded[i] as StoredDoc;
+        expect(updates).toEqual(Array.from({ length: logLength(i) }, (_, k) => bytes(i, k)));
+        await storage.compact(doc, bytes(99), cursor);
+        expect((await storage.load(doc)).updates).toEqual([bytes(99)]);
+      }
+      expect(loaded[10]).toEqual({ updates: [], cursor: 0 });
+      // The same doc twice in one turn: equal results, not shared buffers.
+      expect(loaded[11]).toEqual(loaded[4]);
+      expect(loaded[11]?.updates[0]).not.toBe(loaded[4]?.updates[0]);
     });
 
     it('rejects calls after close', async () => {
