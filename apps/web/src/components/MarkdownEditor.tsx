@@ -2,10 +2,10 @@ import type { EditorView } from '@codemirror/view';
 import { type Ref, useEffect, useImperativeHandle, useRef } from 'react';
 import type { Awareness } from 'y-protocols/awareness';
 import type * as Y from 'yjs';
+import type { WikiLinkHost } from '../editor/linkHost.ts';
 import { noteEditorState } from '../editor/noteEditorState.ts';
 import { PreparedStates } from '../editor/PreparedStates.ts';
 import { returnView, takeView } from '../editor/viewPool.ts';
-import type { WikiLinkHost } from '../editor/wikiLinks.ts';
 import { Mark, mark } from '../lib/marks.ts';
 
 /**

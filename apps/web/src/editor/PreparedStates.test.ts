@@ -6,9 +6,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ySyncFacet } from 'y-codemirror.next';
 import { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
+import type { WikiLinkHost } from './linkHost.ts';
 import { type NoteEditorConfig, noteEditorState } from './noteEditorState.ts';
 import { PreparedStates } from './PreparedStates.ts';
-import type { WikiLinkHost } from './wikiLinks.ts';
 
 const docs: Y.Doc[] = [];
 afterEach(() => {

@@ -14,8 +14,9 @@ import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next';
 import type { Awareness } from 'y-protocols/awareness';
 import * as Y from 'yjs';
 import { editorTheme, markdownHighlight } from '../components/markdownTheme.ts';
+import type { WikiLinkHost } from './linkHost.ts';
 import { remoteCursorLabels } from './remoteCursorLabels.ts';
-import { type WikiLinkHost, wikiLinks } from './wikiLinks.ts';
+import { wikiLinks } from './wikiLinks.ts';
 
 /** What one note's editor is made of; an editor state belongs to exactly these. */
 export interface NoteEditorConfig {

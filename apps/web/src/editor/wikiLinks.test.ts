@@ -3,15 +3,13 @@ import { EditorSelection, EditorState } from '@codemirror/state';
 import { EditorView } from '@codemirror/view';
 import { formatNoteLink } from '@lattice/notes';
 import { describe, expect, it } from 'vitest';
+import { type LinkCandidate, matchTitles, type WikiLinkHost } from './linkHost.ts';
 import {
-  type LinkCandidate,
   linkAt,
   linkCompletions,
   linkDecorations,
   linkView,
-  matchTitles,
   refreshLinks,
-  type WikiLinkHost,
   wikiLinks,
 } from './wikiLinks.ts';
 

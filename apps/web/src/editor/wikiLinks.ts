@@ -22,37 +22,10 @@ import {
   WidgetType,
 } from '@codemirror/view';
 import { formatNoteLink, type NoteLink, parseNoteLinks } from '@lattice/notes';
-
-/** A note that can be linked to. */
-export interface LinkCandidate {
-  id: string;
-  title: string;
-}
-
-/** What a link points at now. */
-export interface LinkTargetState {
-  title: string;
-  trashed: boolean;
-}
-
-/** What the editor needs from the workspace to show and make links. */
-export interface WikiLinkHost {
-  /** Notes (not trashed) whose title matches `query`, best first. */
-  candidates(query: string): LinkCandidate[];
-  /** The note `id` as it is now; `undefined` when it is not in the workspace (purged, never arrived). */
-  resolve(id: string): LinkTargetState | undefined;
-  open(id: string): void;
-  /** Creates a note titled `title` and returns its id; absent when notes cannot be created here. */
-  create?: (title: string) => Promise<string>;
-  /** Calls `listener` whenever a title or trash state may have changed. */
-  subscribe(listener: () => void): () => void;
-}
+import type { WikiLinkHost } from './linkHost.ts';
 
 /** How a link shows: its target's current title, or the label it had when the target is gone. */
 export type LinkState = 'ok' | 'trashed' | 'missing';
-
-/** Options shown by `[[` autocomplete at most. */
-export const MAX_LINK_OPTIONS = 20;
 
 const refresh = StateEffect.define<null>();
 
@@ -284,29 +257,6 @@ function insertLink(view: EditorView, from: number, to: number, id: string, titl
 /** `to`, or past the `]]` right after it (typed ahead by the person or an auto-closer). */
 function closingEnd(state: EditorState, to: number): number {
   return state.sliceDoc(to, to + 2) === ']]' ? to + 2 : to;
-}
-
-/**
- * Notes to offer for `query`: titles starting with it first, then titles with
- * a word starting with it, then titles containing it (case-insensitive),
- * each group in the given (recency) order. An empty query offers the first notes.
- */
-export function matchTitles(
-  notes: readonly LinkCandidate[],
-  query: string,
-  limit = MAX_LINK_OPTIONS,
-): LinkCandidate[] {
-  const q = query.trim().toLowerCase();
-  if (q === '') return notes.slice(0, limit);
-  const groups: LinkCandidate[][] = [[], [], []];
-  for (const note of notes) {
-    const title = (note.title.trim() || 'Untitled').toLowerCase();
-    const at = title.indexOf(q);
-    if (at === -1) continue;
-    const group = at === 0 ? 0 : title.split(/\s+/).some((word) => word.startsWith(q)) ? 1 : 2;
-    groups[group]?.push(note);
-  }
-  return groups.flat().slice(0, limit);
 }
 
 function isMac(): boolean {

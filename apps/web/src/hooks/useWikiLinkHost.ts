@@ -1,6 +1,6 @@
 import type { NoteStore } from '@lattice/notes';
 import { useMemo } from 'react';
-import { matchTitles, type WikiLinkHost } from '../editor/wikiLinks.ts';
+import { matchTitles, type WikiLinkHost } from '../editor/linkHost.ts';
 import { navigate } from '../lib/navigate.ts';
 import { workspacePath } from '../workspace/routes.ts';
 
