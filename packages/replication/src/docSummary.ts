@@ -1,6 +1,9 @@
 import * as decoding from 'lib0/decoding';
-import * as encoding from 'lib0/encoding';
 import * as Y from 'yjs';
+import { putVarBytes, putVarUint, varBytesSize, varUintSize } from './sizedEncoding.ts';
+
+/** First varuint of an encoded summary: its layout's version. */
+const SUMMARY_FORMAT = 1;
 
 /** Deleted ranges per client, sorted by clock, overlapping and adjacent ranges merged. */
 export type DeleteRanges = Map<number, Array<{ clock: number; len: number }>>;
@@ -222,27 +225,36 @@ export function isEmptySummary(summary: DocSummary): boolean {
   return summary.vector.size === 0 && summary.deletes.size === 0;
 }
 
+/** Encodes a summary in one buffer of its exact size (a fresh device encodes one per note). */
 export function encodeSummary(summary: DocSummary): Uint8Array {
-  const encoder = encoding.createEncoder();
-  encoding.writeVarUint(encoder, 1);
-  encoding.writeVarUint8Array(encoder, summary.stateVector);
-  encoding.writeVarUint(encoder, summary.deletes.size);
+  let size =
+    varUintSize(SUMMARY_FORMAT) +
+    varBytesSize(summary.stateVector) +
+    varUintSize(summary.deletes.size);
   for (const [client, ranges] of summary.deletes) {
-    encoding.writeVarUint(encoder, client);
-    encoding.writeVarUint(encoder, ranges.length);
+    size += varUintSize(client) + varUintSize(ranges.length);
+    for (const { clock, len } of ranges) size += varUintSize(clock) + varUintSize(len);
+  }
+  const out = new Uint8Array(size);
+  let pos = putVarUint(out, 0, SUMMARY_FORMAT);
+  pos = putVarBytes(out, pos, summary.stateVector);
+  pos = putVarUint(out, pos, summary.deletes.size);
+  for (const [client, ranges] of summary.deletes) {
+    pos = putVarUint(out, pos, client);
+    pos = putVarUint(out, pos, ranges.length);
     for (const { clock, len } of ranges) {
-      encoding.writeVarUint(encoder, clock);
-      encoding.writeVarUint(encoder, len);
+      pos = putVarUint(out, pos, clock);
+      pos = putVarUint(out, pos, len);
     }
   }
-  return encoding.toUint8Array(encoder);
+  return out;
 }
 
 /** Decodes a stored summary; `null` for one this version cannot read (then the doc is read instead). */
 export function decodeSummary(bytes: Uint8Array): DocSummary | null {
   try {
     const decoder = decoding.createDecoder(bytes);
-    if (decoding.readVarUint(decoder) !== 1) return null;
+    if (decoding.readVarUint(decoder) !== SUMMARY_FORMAT) return null;
     const stateVector = decoding.readVarUint8Array(decoder);
     const vector = Y.decodeStateVector(stateVector);
     const deletes: DeleteRanges = new Map();
