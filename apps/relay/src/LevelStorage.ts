@@ -13,6 +13,7 @@ const FORMAT_VERSION = 2;
 const CHECKSUM_BYTES = 4;
 /** Sequence numbers are fixed-width hex so LevelDB's byte order is append order. */
 const SEQ_DIGITS = 16;
+const MIN_SEQ = '0'.repeat(SEQ_DIGITS);
 const MAX_SEQ = 'f'.repeat(SEQ_DIGITS);
 
 type Batch = ({ type: 'put'; key: string; value: Uint8Array } | { type: 'del'; key: string })[];
@@ -294,8 +295,9 @@ export class LevelStorage implements StorageAdapter {
         },
       );
     };
+    const alone = (docName: string) => settle(docName, this.#loadOne(docName));
     if (waiting.size < RANGE_LOAD_MIN_DOCS) {
-      for (const docName of waiting.keys()) settle(docName, this.#loadOne(docName));
+      for (const docName of waiting.keys()) alone(docName);
       return;
     }
     // Encoded names are ASCII: JS string order is LevelDB's byte order.
@@ -307,14 +309,14 @@ export class LevelStorage implements StorageAdapter {
       this.#check();
       keys = await this.#db
         .keys({
-          gte: `${prefixes[0]}${'0'.repeat(SEQ_DIGITS)}`,
+          gte: `${prefixes[0]}${MIN_SEQ}`,
           lte: `${prefixes.at(-1)}${MAX_SEQ}`,
           limit,
         })
         .all();
     } catch {
       // Each load then fails (or not) on its own, with its own error.
-      for (const docName of waiting.keys()) settle(docName, this.#loadOne(docName));
+      for (const docName of waiting.keys()) alone(docName);
       return;
     }
     // At the limit, the doc of the last key read, and those after it, may have more.
@@ -323,7 +325,7 @@ export class LevelStorage implements StorageAdapter {
     for (const prefix of prefixes) {
       const docName = byPrefix.get(prefix) as string;
       if (cutoff === undefined || prefix < cutoff) covered.set(prefix, []);
-      else settle(docName, this.#loadOne(docName));
+      else alone(docName);
     }
     const wanted: string[] = [];
     for (const key of keys) {
@@ -336,28 +338,20 @@ export class LevelStorage implements StorageAdapter {
     try {
       values = wanted.length === 0 ? [] : await this.#db.getMany(wanted);
     } catch {
-      for (const prefix of covered.keys()) {
-        const docName = byPrefix.get(prefix) as string;
-        settle(docName, this.#loadOne(docName));
-      }
+      for (const prefix of covered.keys()) alone(byPrefix.get(prefix) as string);
       return;
     }
     const recordOf = new Map(wanted.map((key, i) => [key, values[i]]));
     for (const [prefix, docKeys] of covered) {
+      // A key without a record: gone since the key read (a compaction, which
+      // left its snapshot at a later or equal key).
+      const records = docKeys.map((key): [string, Uint8Array | undefined] => [
+        key,
+        recordOf.get(key),
+      ]);
       settle(
         byPrefix.get(prefix) as string,
-        new Promise((resolve) => {
-          const updates: Uint8Array[] = [];
-          let cursor = 0;
-          for (const key of docKeys) {
-            const value = recordOf.get(key);
-            // Gone since the key read (a compaction, which left its snapshot at a later or equal key).
-            if (value === undefined) continue;
-            updates.push(openRecord(this.#dir, key, value));
-            cursor = Number.parseInt(key.slice(prefix.length), 16);
-          }
-          resolve({ updates, cursor });
-        }),
+        Promise.resolve().then(() => this.#storedDoc(prefix, records)),
       );
     }
   }
@@ -365,14 +359,23 @@ export class LevelStorage implements StorageAdapter {
   async #loadOne(docName: string): Promise<StoredDoc> {
     this.#check();
     const prefix = docPrefix(docName);
-    const updates: Uint8Array[] = [];
-    let cursor = 0;
     // `all()` reads the log in batches: one trip to LevelDB's thread for a
     // short log, where entry-by-entry iteration took two or three.
     const entries = await this.#db
-      .iterator({ gte: `${prefix}${'0'.repeat(SEQ_DIGITS)}`, lte: `${prefix}${MAX_SEQ}` })
+      .iterator({ gte: `${prefix}${MIN_SEQ}`, lte: `${prefix}${MAX_SEQ}` })
       .all();
-    for (const [key, value] of entries) {
+    return this.#storedDoc(prefix, entries);
+  }
+
+  /** A doc's log from its records in key order (each checked and copied); keys without one are skipped. */
+  #storedDoc(
+    prefix: string,
+    records: Iterable<readonly [string, Uint8Array | undefined]>,
+  ): StoredDoc {
+    const updates: Uint8Array[] = [];
+    let cursor = 0;
+    for (const [key, value] of records) {
+      if (value === undefined) continue;
       // A copy: callers own what they get, and LevelDB's buffers may be pooled.
       updates.push(openRecord(this.#dir, key, value));
       cursor = Number.parseInt(key.slice(prefix.length), 16);
@@ -534,7 +537,7 @@ export class LevelStorage implements StorageAdapter {
   async #readLastSeq(docName: string): Promise<number> {
     const prefix = docPrefix(docName);
     for await (const key of this.#db.keys({
-      gte: `${prefix}${'0'.repeat(SEQ_DIGITS)}`,
+      gte: `${prefix}${MIN_SEQ}`,
       lte: `${prefix}${MAX_SEQ}`,
       reverse: true,
       limit: 1,
