@@ -102,6 +102,45 @@ describe('LevelStorage', () => {
     }
   });
 
+  it("hands a large turn's docs over in slices, in the order asked, while later ones are read", async () => {
+    const storage = await LevelStorage.open(await tempDir());
+    // Asked for in the reverse of key order: slices follow the asking, not the keys.
+    const docs = Array.from({ length: 200 }, (_, i) => `w/n${String(i).padStart(3, '0')}`);
+    docs.reverse();
+    for (const doc of docs) await storage.append(doc, [new TextEncoder().encode(doc)]);
+    const realGetMany = ClassicLevel.prototype.getMany;
+    let releaseLater!: () => void;
+    const later = new Promise<void>((resolve) => {
+      releaseLater = resolve;
+    });
+    const multiGets = vi
+      .spyOn(ClassicLevel.prototype, 'getMany')
+      .mockImplementation(async function (this: ClassicLevel, keys: string[]) {
+        // Every read but the first is held until released.
+        if (multiGets.mock.calls.length > 1) await later;
+        return await realGetMany.call(this, keys);
+      } as never);
+    try {
+      const settled = new Set<string>();
+      const loads = docs.map((doc) =>
+        storage.load(doc).then((stored) => {
+          settled.add(doc);
+          return stored;
+        }),
+      );
+      const first = await Promise.all(loads.slice(0, 64));
+      expect(first.map((d) => new TextDecoder().decode(d.updates[0]))).toEqual(docs.slice(0, 64));
+      expect(settled.size).toBe(64);
+      expect(multiGets).toHaveBeenCalledTimes(4);
+      releaseLater();
+      const all = await Promise.all(loads);
+      expect(all.map((d) => new TextDecoder().decode(d.updates[0]))).toEqual(docs);
+    } finally {
+      vi.restoreAllMocks();
+      await storage.close();
+    }
+  });
+
   it('fails only the load of a doc with a corrupt record when loading many at once', async () => {
     const dir = await tempDir();
     const storage = await LevelStorage.open(dir);

@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StorageAdapter, StoredDoc } from '@lattice/replication';
 import { ClassicLevel } from 'classic-level';
 import { crc32c } from './crc32c.ts';
@@ -74,6 +75,8 @@ interface PendingLoad {
 const RANGE_LOAD_MIN_DOCS = 4;
 /** …of at most this many keys per doc (a compacted log is one or a few). */
 const RANGE_LOAD_KEYS_PER_DOC = 16;
+/** …whose records are read and handed over this many docs at a time. */
+const LOAD_SLICE_DOCS = 64;
 
 interface QueuedWrite {
   ops: Batch;
@@ -327,33 +330,56 @@ export class LevelStorage implements StorageAdapter {
       if (cutoff === undefined || prefix < cutoff) covered.set(prefix, []);
       else alone(docName);
     }
-    const wanted: string[] = [];
-    for (const key of keys) {
-      const ofDoc = covered.get(key.slice(0, -SEQ_DIGITS));
-      if (ofDoc === undefined) continue;
-      ofDoc.push(key);
-      wanted.push(key);
+    for (const key of keys) covered.get(key.slice(0, -SEQ_DIGITS))?.push(key);
+    // The records are read and handed over in slices, in the order asked:
+    // the first rooms can answer while later records are still being read
+    // (LevelDB's threads read the slices side by side) and later rooms built
+    // (a room merges its log), instead of after all of them.
+    const slices: { docNames: string[]; keys: string[] }[] = [];
+    for (const docName of waiting.keys()) {
+      const docKeys = covered.get(docPrefix(docName));
+      if (docKeys === undefined) continue;
+      let slice = slices.at(-1);
+      if (slice === undefined || slice.docNames.length === LOAD_SLICE_DOCS) {
+        slice = { docNames: [], keys: [] };
+        slices.push(slice);
+      }
+      slice.docNames.push(docName);
+      slice.keys.push(...docKeys);
     }
-    let values: (Uint8Array | undefined)[];
-    try {
-      values = wanted.length === 0 ? [] : await this.#db.getMany(wanted);
-    } catch {
-      for (const prefix of covered.keys()) alone(byPrefix.get(prefix) as string);
-      return;
+    const reads = slices.map(({ keys: wanted }) =>
+      // Each read settles to a result, so none is left rejected while an earlier one is awaited.
+      (wanted.length === 0 ? Promise.resolve([]) : this.#getMany(wanted)).then(
+        (values): (Uint8Array | undefined)[] | undefined => values,
+        () => undefined,
+      ),
+    );
+    for (const [i, slice] of slices.entries()) {
+      if (i > 0) await nextTurn();
+      const values = await reads[i];
+      if (values === undefined) {
+        for (const docName of slice.docNames) alone(docName);
+        continue;
+      }
+      const recordOf = new Map(slice.keys.map((key, j) => [key, values[j]]));
+      for (const docName of slice.docNames) {
+        const prefix = docPrefix(docName);
+        // A key without a record: gone since the key read (a compaction, which
+        // left its snapshot at a later or equal key).
+        const records = (covered.get(prefix) as string[]).map(
+          (key): [string, Uint8Array | undefined] => [key, recordOf.get(key)],
+        );
+        settle(
+          docName,
+          Promise.resolve().then(() => this.#storedDoc(prefix, records)),
+        );
+      }
     }
-    const recordOf = new Map(wanted.map((key, i) => [key, values[i]]));
-    for (const [prefix, docKeys] of covered) {
-      // A key without a record: gone since the key read (a compaction, which
-      // left its snapshot at a later or equal key).
-      const records = docKeys.map((key): [string, Uint8Array | undefined] => [
-        key,
-        recordOf.get(key),
-      ]);
-      settle(
-        byPrefix.get(prefix) as string,
-        Promise.resolve().then(() => this.#storedDoc(prefix, records)),
-      );
-    }
+  }
+
+  async #getMany(keys: string[]): Promise<(Uint8Array | undefined)[]> {
+    this.#check();
+    return await this.#db.getMany(keys);
   }
 
   async #loadOne(docName: string): Promise<StoredDoc> {
