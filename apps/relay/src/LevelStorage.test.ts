@@ -115,10 +115,10 @@ describe('LevelStorage', () => {
     });
     const multiGets = vi
       .spyOn(ClassicLevel.prototype, 'getMany')
-      .mockImplementation(async function (this: ClassicLevel, keys: string[]) {
+      .mockImplementation(async function (this: ClassicLevel, keys: string[], options?: object) {
         // Every read but the first is held until released.
         if (multiGets.mock.calls.length > 1) await later;
-        return await realGetMany.call(this, keys);
+        return await realGetMany.call(this, keys, options ?? {});
       } as never);
     try {
       const settled = new Set<string>();
