@@ -1,4 +1,9 @@
-import { type DocHandle, type DocSource, isEmptyUpdate } from '@lattice/replication';
+import {
+  type DocHandle,
+  type DocSource,
+  isEmptyUpdate,
+  transactionChanged,
+} from '@lattice/replication';
 import { toBase64 } from 'lib0/buffer';
 import { simpleDiffString } from 'lib0/diff';
 import type { Awareness } from 'y-protocols/awareness';
@@ -105,7 +110,7 @@ interface OpenNote {
   refs: number;
   /** Snippet of the live body, recomputed lazily after changes. */
   snippet: string | null;
-  onUpdate: (update: Uint8Array, origin: unknown, doc: Y.Doc, tr: Y.Transaction) => void;
+  onTransaction: (tr: Y.Transaction) => void;
   /** `whenArrived` callers waiting for the rest of the note. */
   arrivals: Set<{ resolve: () => void; reject: (error: Error) => void }>;
 }
@@ -519,7 +524,7 @@ export class NoteStore {
     this.#unsubscribeSource();
     this.#arrived.clear();
     for (const [id, note] of this.#open) {
-      note.handle.doc.off('update', note.onUpdate);
+      note.handle.doc.off('afterTransaction', note.onTransaction);
       this.#endArrivals(note, 'the store was closed');
       note.handle.release();
       this.#open.delete(id);
@@ -599,7 +604,7 @@ export class NoteStore {
     if (this.#links.remove(id)) this.#schedulePersist();
     const note = this.#open.get(id);
     if (note !== undefined) {
-      note.handle.doc.off('update', note.onUpdate);
+      note.handle.doc.off('afterTransaction', note.onTransaction);
       this.#endArrivals(note, 'the note was purged');
       note.handle.release();
       this.#open.delete(id);
@@ -648,7 +653,10 @@ export class NoteStore {
       handle,
       refs: 0,
       snippet: null,
-      onUpdate: (_update, _origin, _doc, tr) => {
+      // Not Yjs's `update` event: nothing here needs its bytes, and Yjs
+      // encodes them for every listener (a whole note as it arrives).
+      onTransaction: (tr) => {
+        if (!transactionChanged(tr)) return;
         note.snippet = null;
         this.#summaries.delete(id);
         this.#markDirty(id);
@@ -658,7 +666,7 @@ export class NoteStore {
       },
       arrivals: new Set(),
     };
-    handle.doc.on('update', note.onUpdate);
+    handle.doc.on('afterTransaction', note.onTransaction);
     this.#open.set(id, note);
     return note;
   }
@@ -666,7 +674,7 @@ export class NoteStore {
   #releaseNote(id: string, note: OpenNote): void {
     note.refs--;
     if (note.refs > 0 || this.#open.get(id) !== note) return;
-    note.handle.doc.off('update', note.onUpdate);
+    note.handle.doc.off('afterTransaction', note.onTransaction);
     // The live doc holds everything known of the note: index it now, while it
     // is in memory, so the list's snippet stays fresh without a re-read.
     if (this.#dirty.has(id) && !this.#closed) {

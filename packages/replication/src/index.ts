@@ -13,4 +13,6 @@ export type * from './replicationInfo.ts';
 export { SessionRecordError } from './session/sessionRecord.ts';
 export { IndexedDbStorage } from './storage/IndexedDbStorage.ts';
 export { MemoryStorage } from './storage/MemoryStorage.ts';
+/** Whether a finished transaction changed its doc (what Yjs checks before an `update` event). */
+export { transactionChanged } from './transactionChanged.ts';
 export { WebSocketTransport } from './transport/WebSocketTransport.ts';
