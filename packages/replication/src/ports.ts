@@ -24,7 +24,9 @@ export interface StorageAdapter {
   /**
    * Appends updates; resolves only once they are durable. Atomic per call.
    * With summaries (below): sets the doc's summary to `summary` in the same
-   * write, or drops it when `summary` is omitted.
+   * write, or drops it when `summary` is omitted. For a doc this append
+   * starts (its log was empty), an adapter may write `summary` a little
+   * later instead; the doc has no summary until then.
    */
   append(docName: string, updates: readonly Uint8Array[], summary?: Uint8Array): Promise<void>;
   /**

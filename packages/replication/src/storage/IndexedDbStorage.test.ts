@@ -9,6 +9,78 @@ storageContract('IndexedDbStorage', () =>
   IndexedDbStorage.open('lattice:test', new IDBFactory(), IDBKeyRange),
 );
 
+/** Waits until `storage` holds `count` summaries (deferred ones are written after a quiet moment). */
+async function summariesWritten(
+  storage: IndexedDbStorage,
+  count: number,
+): Promise<Map<string, Uint8Array>> {
+  const deadline = Date.now() + 3000;
+  for (;;) {
+    const summaries = await storage.loadSummaries();
+    if (summaries.size >= count) return summaries;
+    if (Date.now() > deadline) throw new Error(`${summaries.size} of ${count} summaries written`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('IndexedDbStorage: summaries of the docs a large batch starts', () => {
+  const docs = Array.from({ length: 20 }, (_, i) => `w/n${String(i).padStart(2, '0')}`);
+  const summaryOf = (i: number) => Uint8Array.of(100 + i);
+  const startAll = (storage: IndexedDbStorage) =>
+    Promise.all(docs.map((doc, i) => storage.append(doc, [Uint8Array.of(i)], summaryOf(i))));
+
+  it('writes them once appends are quiet, not in the batch', async () => {
+    const storage = await IndexedDbStorage.open('lattice:defer', new IDBFactory(), IDBKeyRange);
+    const puts = vi.spyOn(IDBObjectStore.prototype, 'put');
+    try {
+      await startAll(storage);
+      // The batch itself put no summary: half the requests of a fresh device's load.
+      expect(puts).not.toHaveBeenCalled();
+      const summaries = await summariesWritten(storage, docs.length);
+      expect(summaries).toEqual(new Map(docs.map((doc, i) => [doc, summaryOf(i)])));
+    } finally {
+      puts.mockRestore();
+      await storage.close();
+    }
+  });
+
+  it('never writes one over a later append, for a deleted doc, or over a changed log', async () => {
+    const factory = new IDBFactory();
+    const storage = await IndexedDbStorage.open('lattice:defer', factory, IDBKeyRange);
+    // An empty doc may hold a summary; the batch that starts it must drop it.
+    expect(await storage.putSummary('w/n05', Uint8Array.of(1), 0)).toBe(true);
+    await startAll(storage);
+    expect((await storage.loadSummaries()).has('w/n05')).toBe(false);
+    await storage.append('w/n00', [Uint8Array.of(50)], Uint8Array.of(250));
+    await storage.append('w/n01', [Uint8Array.of(51)]);
+    await storage.delete('w/n02');
+    // Another tab (its own connection) appends to one before the summaries are written.
+    const otherTab = await IndexedDbStorage.open('lattice:defer', factory, IDBKeyRange);
+    await otherTab.append('w/n03', [Uint8Array.of(53)]);
+    await otherTab.close();
+    const summaries = await summariesWritten(storage, docs.length - 3);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(await storage.loadSummaries()).toEqual(
+      new Map([
+        ['w/n00', Uint8Array.of(250)],
+        ...docs.slice(4).map((doc, i) => [doc, summaryOf(i + 4)] as const),
+      ]),
+    );
+    expect(summaries.has('w/n03')).toBe(false);
+    await storage.close();
+  });
+
+  it('writes them when closed before the quiet moment', async () => {
+    const factory = new IDBFactory();
+    const storage = await IndexedDbStorage.open('lattice:defer', factory, IDBKeyRange);
+    await startAll(storage);
+    await storage.close();
+    const reopened = await IndexedDbStorage.open('lattice:defer', factory, IDBKeyRange);
+    expect((await reopened.loadSummaries()).size).toBe(docs.length);
+    await reopened.close();
+  });
+});
+
 describe('IndexedDbStorage', () => {
   it('keeps updates and meta across reopening the same database', async () => {
     const factory = new IDBFactory();
@@ -87,7 +159,7 @@ describe('IndexedDbStorage', () => {
         [1, 2, 3].map((b) => Uint8Array.of(b)),
       );
       expect((await storage.load('w/n7')).updates).toEqual([Uint8Array.of(7)]);
-      expect((await storage.loadSummaries()).size).toBe(50);
+      await summariesWritten(storage, 50);
       // A batch of a few docs keeps its cursor per doc (a range read could span the store).
       await Promise.all([
         storage.append('w/a', [Uint8Array.of(1)]),

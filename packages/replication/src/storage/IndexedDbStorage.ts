@@ -13,9 +13,19 @@ const LIST_PAGE_KEYS = 10_000;
 const RANGE_READ_MIN_DOCS = 4;
 /** …of at most this many keys per doc in the batch (more: the docs past the limit take a cursor). */
 const RANGE_READ_KEYS_PER_DOC = 8;
+/** A batch appending to this many docs or more defers the summaries of the docs it starts… */
+const DEFER_SUMMARIES_MIN_DOCS = 16;
+/** …and writes them once appends have been quiet this long. */
+const DEFER_SUMMARIES_QUIET_MS = 300;
 
 /** Key of one stored update: the doc's name, then its position in that doc's log. */
 type UpdateKey = [docName: string, seq: number];
+
+/** A summary held back by `#writeBatch`: valid while the doc's log still ends at `cursor`. */
+interface DeferredSummary {
+  summary: Uint8Array;
+  cursor: number;
+}
 
 /** One `append` call waiting for the next batch transaction. */
 interface PendingAppend {
@@ -42,6 +52,9 @@ export class IndexedDbStorage implements StorageAdapter {
   /** Appends made while a batch transaction is in flight: they share the next one. */
   #pending: PendingAppend[] = [];
   #writing = false;
+  /** Summaries of docs a large batch started, by doc name, until `#flushSummaries`. */
+  #deferred = new Map<string, DeferredSummary>();
+  #deferTimer: ReturnType<typeof setTimeout> | null = null;
 
   private constructor(db: IDBDatabase, keyRange: typeof IDBKeyRange) {
     this.#db = db;
@@ -149,6 +162,8 @@ export class IndexedDbStorage implements StorageAdapter {
       return;
     }
     let done: Promise<void>;
+    /** Summaries this batch holds back, kept once it committed. */
+    const deferredHere = new Map<string, DeferredSummary>();
     try {
       const tx = this.#tx([UPDATES, SUMMARIES], 'readwrite');
       done = committed(tx);
@@ -160,6 +175,24 @@ export class IndexedDbStorage implements StorageAdapter {
         if (appends) appends.push(append);
         else byDoc.set(append.docName, [append]);
       }
+      // A fresh device's batches start hundreds of docs: their summaries wait
+      // for a quiet moment (`#flushSummaries`), halving the requests (and
+      // the page's request events) while the notes stream in (bench
+      // `coldload`). Meanwhile such a doc has no summary, as it may always.
+      const deferring = byDoc.size >= DEFER_SUMMARIES_MIN_DOCS;
+      let summarized: Set<IDBValidKey> | null = null;
+      if (deferring) {
+        // Which of these docs hold a summary (one for an empty log can be put):
+        // dropped, not left to describe a log this batch extends. Read before
+        // the log's keys, so it is in by the time `write` runs.
+        const names = [...byDoc.keys()].sort();
+        const summaryKeys = summaries.getAllKeys(
+          this.#keyRange.bound(names[0] as string, names.at(-1) as string),
+        );
+        summaryKeys.onsuccess = () => {
+          summarized = new Set(summaryKeys.result);
+        };
+      }
       // Every read below runs inside this transaction, so concurrent appends
       // (from this tab or another) serialize instead of taking the same key.
       const write = (docName: string, appends: PendingAppend[], lastSeq: number) => {
@@ -167,10 +200,15 @@ export class IndexedDbStorage implements StorageAdapter {
         for (const { updates } of appends) {
           for (const update of updates) store.add(update, [docName, ++seq] satisfies UpdateKey);
         }
+        // Whatever this append sets, an older deferred summary no longer applies.
+        this.#deferred.delete(docName);
         // A summary describes the state after its own append; with several
         // callers in one batch, nobody described the combined state.
         const summary = appends.length === 1 ? appends[0]?.summary : undefined;
-        if (summary === undefined) summaries.delete(docName);
+        if (summary !== undefined && deferring && lastSeq === 0) {
+          if ((summarized as Set<IDBValidKey> | null)?.has(docName)) summaries.delete(docName);
+          deferredHere.set(docName, { summary, cursor: seq });
+        } else if (summary === undefined) summaries.delete(docName);
         else summaries.put(summary, docName);
       };
       const viaCursor = (docName: string, appends: PendingAppend[]) => {
@@ -190,6 +228,8 @@ export class IndexedDbStorage implements StorageAdapter {
     }
     void done.then(
       () => {
+        for (const [docName, deferred] of deferredHere) this.#deferred.set(docName, deferred);
+        this.#scheduleSummaries();
         for (const append of batch) append.resolve();
       },
       (err: unknown) => {
@@ -207,11 +247,11 @@ export class IndexedDbStorage implements StorageAdapter {
    * storage thread ~0.2 ms each (bench `coldload`). Docs the read may not
    * have covered (it stopped at its limit) still take a cursor each.
    */
-  #writeViaRange(
+  #writeViaRange<T>(
     store: IDBObjectStore,
-    byDoc: Map<string, PendingAppend[]>,
-    write: (docName: string, appends: PendingAppend[], lastSeq: number) => void,
-    viaCursor: (docName: string, appends: PendingAppend[]) => void,
+    byDoc: Map<string, T>,
+    write: (docName: string, item: T, lastSeq: number) => void,
+    viaCursor: (docName: string, item: T) => void,
   ): void {
     // IndexedDB orders string keys by UTF-16 code units, as the default sort and `<` do.
     const names = [...byDoc.keys()].sort();
@@ -228,11 +268,57 @@ export class IndexedDbStorage implements StorageAdapter {
       // At the limit, the doc of the last key read, and those after it, may have more keys.
       const cutoff = keys.length < limit ? undefined : (keys.at(-1) as UpdateKey)[0];
       for (const name of names) {
-        const appends = byDoc.get(name) as PendingAppend[];
-        if (cutoff !== undefined && name >= cutoff) viaCursor(name, appends);
-        else write(name, appends, lastSeqs.get(name) ?? 0);
+        const item = byDoc.get(name) as T;
+        if (cutoff !== undefined && name >= cutoff) viaCursor(name, item);
+        else write(name, item, lastSeqs.get(name) ?? 0);
       }
     };
+  }
+
+  /** (Re)starts the quiet-time wait before deferred summaries are written. */
+  #scheduleSummaries(): void {
+    if (this.#deferred.size === 0 || this.#closed) return;
+    if (this.#deferTimer !== null) clearTimeout(this.#deferTimer);
+    this.#deferTimer = setTimeout(() => {
+      this.#deferTimer = null;
+      // Appends go first.
+      if (this.#writing) this.#scheduleSummaries();
+      else this.#flushSummaries();
+    }, DEFER_SUMMARIES_QUIET_MS);
+  }
+
+  /**
+   * Writes the deferred summaries in one transaction, each only while its
+   * doc's log still ends where the summary said (another tab may have
+   * appended). One that fails to be written leaves its doc without one.
+   */
+  #flushSummaries(): void {
+    const deferred = this.#deferred;
+    if (deferred.size === 0 || this.#closed) return;
+    this.#deferred = new Map();
+    try {
+      const tx = this.#tx([UPDATES, SUMMARIES], 'readwrite');
+      committed(tx).catch(() => undefined);
+      const store = tx.objectStore(UPDATES);
+      const summaries = tx.objectStore(SUMMARIES);
+      const write = (docName: string, { summary, cursor }: DeferredSummary, lastSeq: number) => {
+        if (lastSeq === cursor) summaries.put(summary, docName);
+      };
+      const viaCursor = (docName: string, item: DeferredSummary) => {
+        const cursorReq = store.openKeyCursor(this.#docRange(docName), 'prev');
+        cursorReq.onsuccess = () => {
+          const lastKey = cursorReq.result?.key as UpdateKey | undefined;
+          write(docName, item, lastKey ? lastKey[1] : 0);
+        };
+      };
+      if (deferred.size < RANGE_READ_MIN_DOCS) {
+        for (const [docName, item] of deferred) viaCursor(docName, item);
+      } else {
+        this.#writeViaRange(store, deferred, write, viaCursor);
+      }
+    } catch {
+      // Closed meanwhile: those docs stay without a summary.
+    }
   }
 
   async putSummary(docName: string, summary: Uint8Array, cursor: number): Promise<boolean> {
@@ -313,6 +399,7 @@ export class IndexedDbStorage implements StorageAdapter {
 
   async delete(docName: string): Promise<void> {
     checkDocName(docName);
+    this.#deferred.delete(docName);
     const tx = this.#tx([UPDATES, SUMMARIES], 'readwrite');
     const done = committed(tx);
     tx.objectStore(UPDATES).delete(this.#docRange(docName));
@@ -340,6 +427,10 @@ export class IndexedDbStorage implements StorageAdapter {
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    if (this.#deferTimer !== null) clearTimeout(this.#deferTimer);
+    this.#deferTimer = null;
+    // Queued behind any append still in flight; closing lets both finish.
+    this.#flushSummaries();
     this.#closed = true;
     this.#db.close();
   }
