@@ -22,8 +22,8 @@
  * their `startTime` is ms since navigation start.
  */
 import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { existsSync, type Stats } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -105,19 +105,59 @@ const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 const KEEP_NAMES_SHIM = { content: 'globalThis.__name = (fn) => fn;' };
 
 /** The relay serves apps/web/dist: build it when missing or older than the marks. */
+/** What the web build is made from: a source newer than the build means it is stale. */
+const WEB_SOURCES = [
+  'apps/web/src',
+  'apps/web/index.html',
+  'apps/web/vite.config.ts',
+  'packages/replication/src',
+  'packages/notes/src',
+];
+
+/** Newest modification time under `path` (a file or a directory tree), 0 when absent. */
+async function newestMtime(path: string): Promise<number> {
+  let info: Stats;
+  try {
+    info = await stat(path);
+  } catch {
+    return 0;
+  }
+  if (!info.isDirectory()) return info.mtimeMs;
+  let newest = info.mtimeMs;
+  for (const entry of await readdir(path)) {
+    newest = Math.max(newest, await newestMtime(join(path, entry)));
+  }
+  return newest;
+}
+
+/**
+ * Builds the web app when the build is missing, has no marks, or is older
+ * than a source it is made from: a stale build measured the code before a
+ * change without saying so (issue 6, eleventh round).
+ */
 async function ensureWebBuild(): Promise<void> {
-  let marked = false;
+  let why: string | null = 'is missing';
   if (existsSync(join(WEB_DIST, 'index.html'))) {
+    why = 'has no lattice:* marks';
     for (const file of await readdir(join(WEB_DIST, 'assets'))) {
       if (!file.endsWith('.js')) continue;
       if ((await readFile(join(WEB_DIST, 'assets', file), 'utf8')).includes('lattice:app-start')) {
-        marked = true;
+        why = null;
         break;
       }
     }
+    if (why === null) {
+      const built = (await stat(join(WEB_DIST, 'index.html'))).mtimeMs;
+      for (const source of WEB_SOURCES) {
+        if ((await newestMtime(join(REPO_ROOT, source))) > built) {
+          why = `is older than ${source}`;
+          break;
+        }
+      }
+    }
   }
-  if (marked) return;
-  say('coldload: apps/web/dist is missing or has no lattice:* marks — running `pnpm build`');
+  if (why === null) return;
+  say(`coldload: apps/web/dist ${why} — running \`pnpm build\``);
   await promisify(execFile)('pnpm', ['build'], { cwd: REPO_ROOT, maxBuffer: 64 << 20 });
 }
 
