@@ -35,19 +35,24 @@ function countUpdateEvents(doc: Y.Doc): { count: number } {
   return seen;
 }
 
+/** A relay holding `w/a`, a replica with it open, and a second replica (the writer) with it open too. */
+async function openedByTwo() {
+  const w = new ReplicaWorld();
+  worlds.push(w);
+  await w.seedRelay(['w/a']);
+  const replica = w.replica();
+  const handle = await replica.open('w/a');
+  await replica.whenSynced();
+  const writer = w.replica();
+  const theirs = await writer.open('w/a');
+  await writer.whenSynced();
+  return { replica, handle, theirs };
+}
+
 describe('Replica: updates from elsewhere into a live doc', () => {
   it('applies a relay update without Yjs encoding an update event, and still stores it; local edits still emit', async () => {
-    const w = new ReplicaWorld();
-    worlds.push(w);
-    await w.seedRelay(['w/a']);
-    const replica = w.replica();
-    const handle = await replica.open('w/a');
-    await replica.whenSynced();
+    const { replica, handle, theirs } = await openedByTwo();
     const events = countUpdateEvents(handle.doc);
-
-    const writer = w.replica();
-    const theirs = await writer.open('w/a');
-    await writer.whenSynced();
     theirs.doc.getText('body').insert(0, 'remote ');
     await eventually(
       () => handle.doc.getText('body').toString() === 'remote text of w/a',
@@ -70,20 +75,11 @@ describe('Replica: updates from elsewhere into a live doc', () => {
   });
 
   it('stores and sends a change an observer makes while a relay update applies', async () => {
-    const w = new ReplicaWorld();
-    worlds.push(w);
-    await w.seedRelay(['w/a']);
-    const replica = w.replica();
-    const handle = await replica.open('w/a');
-    await replica.whenSynced();
+    const { replica, handle, theirs } = await openedByTwo();
     // A local change in its own transaction, inside the relay update's observer calls.
     handle.doc.getText('body').observe((event) => {
       if (!event.transaction.local) handle.doc.getText('seen').insert(0, 'seen');
     });
-
-    const writer = w.replica();
-    const theirs = await writer.open('w/a');
-    await writer.whenSynced();
     theirs.doc.getText('body').insert(0, 'remote ');
     await eventually(
       () => theirs.doc.getText('seen').toString() === 'seen',

@@ -211,18 +211,7 @@ export class IndexedDbStorage implements StorageAdapter {
         } else if (summary === undefined) summaries.delete(docName);
         else summaries.put(summary, docName);
       };
-      const viaCursor = (docName: string, appends: PendingAppend[]) => {
-        const cursorReq = store.openKeyCursor(this.#docRange(docName), 'prev');
-        cursorReq.onsuccess = () => {
-          const lastKey = cursorReq.result?.key as UpdateKey | undefined;
-          write(docName, appends, lastKey ? lastKey[1] : 0);
-        };
-      };
-      if (byDoc.size < RANGE_READ_MIN_DOCS) {
-        for (const [docName, appends] of byDoc) viaCursor(docName, appends);
-      } else {
-        this.#writeViaRange(store, byDoc, write, viaCursor);
-      }
+      this.#withLastSeqs(store, byDoc, write);
     } catch (err) {
       done = Promise.reject(err);
     }
@@ -241,18 +230,30 @@ export class IndexedDbStorage implements StorageAdapter {
   }
 
   /**
-   * Finds the last keys of many docs with one bounded key read over the range
-   * they span, instead of a cursor per doc: a fresh device's batches hold
-   * hundreds of docs, and a request per doc cost the page and the browser's
-   * storage thread ~0.2 ms each (bench `coldload`). Docs the read may not
-   * have covered (it stopped at its limit) still take a cursor each.
+   * Calls `write` for each doc of `byDoc` with the last seq of its log, read
+   * inside `store`'s transaction (so writes from other tabs serialize): a
+   * key cursor per doc for a few docs; for more, one bounded key read over
+   * the range they span, instead of a cursor per doc. A fresh device's
+   * batches hold hundreds of docs, and a request per doc cost the page and
+   * the browser's storage thread ~0.2 ms each (bench `coldload`). Docs the
+   * read may not have covered (it stopped at its limit) still take a cursor.
    */
-  #writeViaRange<T>(
+  #withLastSeqs<T>(
     store: IDBObjectStore,
     byDoc: Map<string, T>,
     write: (docName: string, item: T, lastSeq: number) => void,
-    viaCursor: (docName: string, item: T) => void,
   ): void {
+    const viaCursor = (docName: string, item: T) => {
+      const cursorReq = store.openKeyCursor(this.#docRange(docName), 'prev');
+      cursorReq.onsuccess = () => {
+        const lastKey = cursorReq.result?.key as UpdateKey | undefined;
+        write(docName, item, lastKey ? lastKey[1] : 0);
+      };
+    };
+    if (byDoc.size < RANGE_READ_MIN_DOCS) {
+      for (const [docName, item] of byDoc) viaCursor(docName, item);
+      return;
+    }
     // IndexedDB orders string keys by UTF-16 code units, as the default sort and `<` do.
     const names = [...byDoc.keys()].sort();
     const first = names[0] as string;
@@ -304,18 +305,7 @@ export class IndexedDbStorage implements StorageAdapter {
       const write = (docName: string, { summary, cursor }: DeferredSummary, lastSeq: number) => {
         if (lastSeq === cursor) summaries.put(summary, docName);
       };
-      const viaCursor = (docName: string, item: DeferredSummary) => {
-        const cursorReq = store.openKeyCursor(this.#docRange(docName), 'prev');
-        cursorReq.onsuccess = () => {
-          const lastKey = cursorReq.result?.key as UpdateKey | undefined;
-          write(docName, item, lastKey ? lastKey[1] : 0);
-        };
-      };
-      if (deferred.size < RANGE_READ_MIN_DOCS) {
-        for (const [docName, item] of deferred) viaCursor(docName, item);
-      } else {
-        this.#writeViaRange(store, deferred, write, viaCursor);
-      }
+      this.#withLastSeqs(store, deferred, write);
     } catch {
       // Closed meanwhile: those docs stay without a summary.
     }
