@@ -24,6 +24,20 @@ export interface SpawnRelayOptions {
 
 /** Every relay process spawned by this test process and not yet exited: killed by `killAll`. */
 const live = new Set<SpawnedRelay>();
+/**
+ * A process that dies without its teardown (an uncaught error; a tool
+ * whose output pipe closed) takes its relays with it instead of leaving
+ * them listening on loopback. `exit` handlers run synchronously; a signal
+ * send is.
+ */
+let killOnExit = false;
+function killLiveOnExit(): void {
+  if (killOnExit) return;
+  killOnExit = true;
+  process.once('exit', () => {
+    for (const relay of live) relay.kill('SIGKILL');
+  });
+}
 
 /**
  * A real relay process (`node bin/relay.mjs --auth off --port 0 --data-dir …`)
@@ -57,6 +71,7 @@ export class SpawnedRelay {
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     live.add(this);
+    killLiveOnExit();
     this.child.stdout?.on('data', (chunk: Buffer) => {
       this.#stdout += chunk.toString('utf8');
     });
