@@ -6,6 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const SPAWNED_RELAY = fileURLToPath(new URL('./SpawnedRelay.ts', import.meta.url));
+/** The relay package: `--import tsx` resolves from here, whatever directory the tests run in. */
+const RELAY_APP = fileURLToPath(new URL('../..', import.meta.url));
 const dirs: string[] = [];
 afterEach(async () => {
   await Promise.all(dirs.splice(0).map((d) => rm(d, { recursive: true, force: true })));
@@ -35,16 +37,22 @@ describe('SpawnedRelay', () => {
       ].join('\n'),
     );
     const child = spawn(process.execPath, ['--import', 'tsx', script], {
+      cwd: RELAY_APP,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (c: Buffer) => {
       out += c.toString('utf8');
     });
+    let err = '';
+    child.stderr.on('data', (c: Buffer) => {
+      err += c.toString('utf8');
+    });
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     expect(code).not.toBe(0);
     const pid = Number(/relay pid (\d+)/.exec(out)?.[1]);
-    expect(pid).toBeGreaterThan(0);
+    expect(pid, `the child printed no relay pid; its stderr:\n${err}`).toBeGreaterThan(0);
+    expect(err).toContain('dies before its teardown');
     const deadline = Date.now() + 5000;
     while (alive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     const outlived = alive(pid);
