@@ -335,16 +335,20 @@ export class LevelStorage implements StorageAdapter {
     // the first rooms can answer while later records are still being read
     // (LevelDB's threads read the slices side by side) and later rooms built
     // (a room merges its log), instead of after all of them.
-    const slices: { docNames: string[]; keys: string[] }[] = [];
-    for (const docName of waiting.keys()) {
-      const docKeys = covered.get(docPrefix(docName));
+    const slices: {
+      docs: { docName: string; prefix: string; keys: string[] }[];
+      keys: string[];
+    }[] = [];
+    // `byPrefix` holds the docs in the order asked.
+    for (const [prefix, docName] of byPrefix) {
+      const docKeys = covered.get(prefix);
       if (docKeys === undefined) continue;
       let slice = slices.at(-1);
-      if (slice === undefined || slice.docNames.length === LOAD_SLICE_DOCS) {
-        slice = { docNames: [], keys: [] };
+      if (slice === undefined || slice.docs.length === LOAD_SLICE_DOCS) {
+        slice = { docs: [], keys: [] };
         slices.push(slice);
       }
-      slice.docNames.push(docName);
+      slice.docs.push({ docName, prefix, keys: docKeys });
       slice.keys.push(...docKeys);
     }
     const reads = slices.map(({ keys: wanted }) =>
@@ -358,17 +362,17 @@ export class LevelStorage implements StorageAdapter {
       if (i > 0) await nextTurn();
       const values = await reads[i];
       if (values === undefined) {
-        for (const docName of slice.docNames) alone(docName);
+        for (const { docName } of slice.docs) alone(docName);
         continue;
       }
       const recordOf = new Map(slice.keys.map((key, j) => [key, values[j]]));
-      for (const docName of slice.docNames) {
-        const prefix = docPrefix(docName);
+      for (const { docName, prefix, keys: docKeys } of slice.docs) {
         // A key without a record: gone since the key read (a compaction, which
         // left its snapshot at a later or equal key).
-        const records = (covered.get(prefix) as string[]).map(
-          (key): [string, Uint8Array | undefined] => [key, recordOf.get(key)],
-        );
+        const records = docKeys.map((key): [string, Uint8Array | undefined] => [
+          key,
+          recordOf.get(key),
+        ]);
         settle(
           docName,
           Promise.resolve().then(() => this.#storedDoc(prefix, records)),
