@@ -11,6 +11,9 @@
  * `FRESH_ONLY=1`: fresh loads only, each also reporting the page's main-thread
  * task and script time (CDP `Performance` metrics) until every note is on the
  * device — CPU figures that a loaded machine moves far less than wall time.
+ * `SKIP_INDEXED=1` (with `FRESH_ONLY`): stop at every note on the device, not
+ * at every note indexed — for throwaway builds that store notes in a way the
+ * app cannot read back.
  */
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -63,6 +66,8 @@ const freshCpu = new Map<string, FreshSamples>(
   ]),
 );
 
+const skipIndexed = process.env.SKIP_INDEXED === '1';
+
 /** One fresh load: wall time from navigation to every note on the device, and the page's CPU. */
 async function freshLoad(browser: Browser, url: string, into: FreshSamples): Promise<void> {
   const context = await browser.newContext();
@@ -85,6 +90,7 @@ async function freshLoad(browser: Browser, url: string, into: FreshSamples): Pro
     const listShown = marks['lattice:list-shown'] ?? Number.NaN;
     into.listFromNav.push(listShown);
     into.listFromApp.push(listShown - (marks['lattice:app-start'] ?? Number.NaN));
+    if (skipIndexed) return;
     await page.waitForFunction(
       (n) => {
         const store = (
