@@ -78,7 +78,7 @@ async function freshLoad(browser: Browser, url: string, into: FreshSamples): Pro
     await cdp.send('Performance.enable');
     const t0 = Date.now();
     await page.goto(`${url}/w/${ws?.workspaceId}`);
-    await waitAllSynced(page, (ws?.notes ?? 0) + 1, 10);
+    await waitAllSynced(page, (ws?.notes ?? 0) + 1);
     into.wall.push(Date.now() - t0);
     const metrics = (await cdp.send('Performance.getMetrics')).metrics;
     const ms = (name: string) => (metrics.find((m) => m.name === name)?.value ?? 0) * 1000;

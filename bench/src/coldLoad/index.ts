@@ -37,6 +37,7 @@ import type { BenchResult, TargetCheck } from '../lib/results.ts';
 import { type Figure, figure, formatFigure } from '../lib/stats.ts';
 import { startBaselineServer } from './baselineServer.ts';
 import { coldLoadData, NOTE_CHARS, type WorkspaceManifest } from './generate.ts';
+import { waitForMark } from './waitSynced.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const WEB_DIST = join(REPO_ROOT, 'apps', 'web', 'dist');
@@ -181,14 +182,6 @@ function markTime(marks: readonly MarkEntry[], name: string): number {
   const found = marks.find((m) => m.name === name);
   if (found === undefined) throw new Error(`coldload: no ${name} mark`);
   return found.startTime;
-}
-
-async function waitForMark(page: Page, name: string, timeoutMs: number): Promise<void> {
-  // Polling only decides when we look; the mark's own timestamp is what is measured.
-  await page.waitForFunction((n) => performance.getEntriesByName(n, 'mark').length > 0, name, {
-    timeout: timeoutMs,
-    polling: 25,
-  });
 }
 
 /**

@@ -96,7 +96,7 @@ try {
     socket.on('framesent', log('up'));
   });
   await page.goto(`${relay.url}/w/${ws.workspaceId}`);
-  await waitAllSynced(page, ws.notes + 1, 100);
+  await waitAllSynced(page, ws.notes + 1);
   console.log(`fresh: all on device after ${Date.now() - t0} ms`);
   // Main-thread busy time of the page so far: robust to a loaded machine, unlike wall time.
   const busy = (await cdp.send('Performance.getMetrics')).metrics

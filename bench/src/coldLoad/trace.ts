@@ -72,7 +72,7 @@ try {
   await browser.startTracing(page, { categories: CATEGORIES });
   const t0 = Date.now();
   await page.goto(`${relay.url}/w/${ws.workspaceId}`);
-  await waitAllSynced(page, ws.notes + 1, 10);
+  await waitAllSynced(page, ws.notes + 1);
   console.log(`fresh: every note on the device after ${Date.now() - t0} ms (traced)`);
   trace = await browser.stopTracing();
 } finally {
