@@ -34,6 +34,7 @@ import type { Benchmark, BenchOptions } from '../lib/benchmark.ts';
 import { writePlot } from '../lib/plot.ts';
 import { say } from '../lib/progress.ts';
 import type { BenchResult, TargetCheck } from '../lib/results.ts';
+import { settle } from '../lib/settle.ts';
 import { type Figure, figure, formatFigure } from '../lib/stats.ts';
 import { startBaselineServer } from './baselineServer.ts';
 import { coldLoadData, NOTE_CHARS, type WorkspaceManifest } from './generate.ts';
@@ -266,6 +267,8 @@ export async function latticeRun(
     await context.addInitScript(watchAllOnDevice, ws.notes + 1);
     const page = await context.newPage();
     page.on('pageerror', (err) => say(`coldload: [pageerror] ${err.message}`));
+    // Not sharing the cores with the step before (a closed context's teardown).
+    await settle();
     const cpuBefore = await relay.cpuSeconds();
     await page.goto(`${relay.url}/w/${ws.workspaceId}`);
     await waitForMark(page, 'lattice:list-shown', 120_000);
@@ -309,6 +312,7 @@ export async function latticeRun(
     await sleep(1500);
     for (let i = 0; i < returning; i++) {
       const noteId = ws.noteIds[(i * 7 + 3) % ws.noteIds.length] as string;
+      await settle();
       await page.goto(`${relay.url}/w/${ws.workspaceId}/${noteId}`);
       await waitForMark(page, 'lattice:list-shown', 60_000);
       await waitForMark(page, 'lattice:note-shown', 60_000);
@@ -348,6 +352,8 @@ async function baselineRun(
     const page = await context.newPage();
     page.on('pageerror', (err) => say(`coldload: [baseline pageerror] ${err.message}`));
     const fresh = async () => {
+      // As before each Lattice load: the next measurement starts on quiet cores.
+      await settle();
       await page.goto(url);
       await page.waitForFunction(() => 'coldLoadBaseline' in window);
     };
