@@ -23,12 +23,10 @@ import { type Browser, chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
 import { settle } from '../lib/settle.ts';
 import { figure, formatFigure } from '../lib/stats.ts';
-import { coldLoadData } from './generate.ts';
+import { COLDLOAD_RELAY_ARGS, cachedWorkspace } from './generate.ts';
 import { emptySamples, latticeRun, type SizeSamples } from './index.ts';
 import { type RelayProcess, startRelayProcess } from './relayProcess.ts';
-import { waitAllSynced } from './waitSynced.ts';
-
-const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
+import { KEEP_NAMES_SHIM, waitAllSynced } from './waitSynced.ts';
 
 const [distA, distB, roundsArg, notesArg, reloadsArg] = process.argv.slice(2);
 if (distA === undefined || distB === undefined) {
@@ -38,9 +36,7 @@ if (distA === undefined || distB === undefined) {
 const rounds = Number(roundsArg ?? 3);
 const notes = Number(notesArg ?? 500);
 const reloads = Number(reloadsArg ?? 3);
-const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
-const ws = data.workspaces.find((w) => w.notes === notes);
-if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
+const { data, ws } = await cachedWorkspace(notes);
 const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-ab-'));
 const builds = [
   { name: 'A', dist: distA, relay: process.env.RELAY_A },
@@ -73,7 +69,7 @@ const skipIndexed = process.env.SKIP_INDEXED === '1';
 async function freshLoad(browser: Browser, url: string, into: FreshSamples): Promise<void> {
   const context = await browser.newContext();
   try {
-    await context.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+    await context.addInitScript(KEEP_NAMES_SHIM);
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
@@ -115,7 +111,7 @@ try {
   for (const build of builds) {
     const dataDir = join(scratch, build.name);
     await cp(data.dataDir, dataDir, { recursive: true });
-    const args = [...RELAY_ARGS, '--web-dir', build.dist];
+    const args = [...COLDLOAD_RELAY_ARGS, '--web-dir', build.dist];
     relays.push(
       build.relay === undefined
         ? await SpawnedRelay.start({ dataDir, args })

@@ -6,7 +6,7 @@
  * generator version and sizes: generating 5,000 notes takes a few minutes.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NoteStore } from '@lattice/notes';
@@ -130,6 +130,59 @@ function frame(updates: readonly Uint8Array[]): Uint8Array {
     at += 4 + u.length;
   }
   return out;
+}
+
+/**
+ * Relay flags of every cold-load run: a fresh device pulls thousands of docs
+ * over one socket, and the default 500 frames/s + 8 MiB/s would measure the
+ * limiter.
+ */
+export const COLDLOAD_RELAY_ARGS: readonly string[] = [
+  '--rate-limit',
+  '100000',
+  '--rate-limit-bytes',
+  String(1 << 30),
+];
+
+/**
+ * The cached data holding a workspace of `notes` notes (1,000 and 5,000 share
+ * one cache, 100 and 500 another), generated when absent: for the engineer
+ * tools, which take one size.
+ */
+export async function cachedWorkspace(
+  notes: number,
+): Promise<{ data: ColdLoadData; ws: WorkspaceManifest }> {
+  const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], COLDLOAD_RELAY_ARGS);
+  const ws = data.workspaces.find((w) => w.notes === notes);
+  if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
+  return { data, ws };
+}
+
+/**
+ * A relay of this checkout serving the web build `dist` over a scratch copy
+ * of `data` (a run must not change the cache); `stop` ends it and removes the
+ * copy. `nodeArgs`: flags for its Node process (`--cpu-prof`, …).
+ */
+export async function relayOverCopy(
+  data: ColdLoadData,
+  dist: string,
+  nodeArgs: readonly string[] = [],
+): Promise<{ relay: SpawnedRelay; stop: () => Promise<void> }> {
+  const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-copy-'));
+  await cp(data.dataDir, join(scratch, 'data'), { recursive: true });
+  const relay = await SpawnedRelay.start({
+    dataDir: join(scratch, 'data'),
+    args: [...COLDLOAD_RELAY_ARGS, '--web-dir', dist],
+    nodeArgs: [...nodeArgs],
+  });
+  return {
+    relay,
+    stop: async () => {
+      relay.kill('SIGTERM');
+      await relay.exited;
+      await rm(scratch, { recursive: true, force: true });
+    },
+  };
 }
 
 /**

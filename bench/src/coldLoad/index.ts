@@ -37,8 +37,13 @@ import type { BenchResult, TargetCheck } from '../lib/results.ts';
 import { settle } from '../lib/settle.ts';
 import { type Figure, figure, formatFigure } from '../lib/stats.ts';
 import { startBaselineServer } from './baselineServer.ts';
-import { coldLoadData, NOTE_CHARS, type WorkspaceManifest } from './generate.ts';
-import { waitForMark } from './waitSynced.ts';
+import {
+  COLDLOAD_RELAY_ARGS,
+  coldLoadData,
+  NOTE_CHARS,
+  type WorkspaceManifest,
+} from './generate.ts';
+import { KEEP_NAMES_SHIM, waitForMark } from './waitSynced.ts';
 
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const WEB_DIST = join(REPO_ROOT, 'apps', 'web', 'dist');
@@ -48,7 +53,6 @@ const WEB_DIST = join(REPO_ROOT, 'apps', 'web', 'dist');
  * fresh browser pulls them the same way: above the default per-connection
  * limit of 500 frames/s + 8 MiB/s, which would measure the limiter instead.
  */
-const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 
 /** Samples of one workspace size, one entry per run. */
 export interface SizeSamples {
@@ -98,13 +102,6 @@ export function emptySamples(): SizeSamples {
 const FRESH_TIMEOUT_MS = 600_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-
-/**
- * tsx compiles this file with esbuild's keepNames, which wraps named functions
- * in `__name(fn, "name")`; functions sent to the page (init scripts,
- * `page.evaluate`) carry those calls, so the page needs a no-op `__name`.
- */
-const KEEP_NAMES_SHIM = { content: 'globalThis.__name = (fn) => fn;' };
 
 /** The relay serves apps/web/dist: build it when missing or older than the marks. */
 /** What the web build is made from: a source newer than the build means it is stale. */
@@ -391,8 +388,8 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const runs = options.runs ?? (options.quick ? 2 : 5);
   const returning = options.quick ? 2 : 3;
   await ensureWebBuild();
-  const data = await coldLoadData(sizes, RELAY_ARGS);
-  const relay = await SpawnedRelay.start({ dataDir: data.dataDir, args: RELAY_ARGS });
+  const data = await coldLoadData(sizes, COLDLOAD_RELAY_ARGS);
+  const relay = await SpawnedRelay.start({ dataDir: data.dataDir, args: COLDLOAD_RELAY_ARGS });
   const baseline = await startBaselineServer(data.dir);
   const launch = chromiumLaunchOptions();
   say(`coldload: Chromium ${launch.executablePath ?? '(bundled)'}; relay ${relay.url}`);
@@ -594,8 +591,9 @@ async function report(
       'Marks (apps/web/src/lib/marks.ts) are taken when React/CodeMirror commit the DOM, not at the next paint.',
       '"after app start": from `lattice:app-start` (the app bundle starts executing); "from navigation": from navigation start (includes fetching the page and bundle, from the service worker on a returning browser).',
       'Raw transfer + apply: every doc state the relay would send, in one HTTP response from a local static server, applied into one Y.Doc per doc, in the same Chromium; storing into IndexedDB is not included (a fresh Lattice device does store).',
-      `Relay started with ${RELAY_ARGS.join(' ')} (the fresh device pulls thousands of docs over one socket).`,
+      `Relay started with ${COLDLOAD_RELAY_ARGS.join(' ')} (the fresh device pulls thousands of docs over one socket).`,
       `Median (min–max) of ${runs} runs; each run loads both sizes, Lattice then the baselines, in one browser and one relay. The ratio to raw is taken per run, then the median; the target is judged from navigation, the page's download and start included (raw is timed inside an already loaded page).`,
+      "Every measured load (Lattice, and each baseline page) starts once the machine is quiet (`lib/settle.ts`: under 15 % busy for 250 ms, at most 5 s); the harness waits on the page's own events, never by polling over CDP.",
     ],
   };
 }

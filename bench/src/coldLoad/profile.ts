@@ -17,17 +17,13 @@
  * `ALL_FRAMES=1` prints every socket frame of a fresh load (not just the first
  * 12); `RELAY_PROF=<dir>` profiles the relay process too.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SpawnedRelay } from '@lattice/relay/testing';
+import { writeFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
-import { coldLoadData } from './generate.ts';
+import { cachedWorkspace, relayOverCopy } from './generate.ts';
 import { clickOpen, emptySamples, latticeRun } from './index.ts';
-import { waitAllSynced } from './waitSynced.ts';
+import { KEEP_NAMES_SHIM, waitAllSynced } from './waitSynced.ts';
 
-const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 const [dist, out, notesArg, mode = 'returning'] = process.argv.slice(2);
 if (dist === undefined || out === undefined) {
   console.error(
@@ -36,17 +32,13 @@ if (dist === undefined || out === undefined) {
   process.exit(2);
 }
 const notes = Number(notesArg ?? 500);
-const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
-const ws = data.workspaces.find((w) => w.notes === notes);
-if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
-const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-prof-'));
-await cp(data.dataDir, join(scratch, 'data'), { recursive: true });
-const relay = await SpawnedRelay.start({
-  dataDir: join(scratch, 'data'),
-  args: [...RELAY_ARGS, '--web-dir', dist],
-  // RELAY_PROF=<dir>: the relay's own CPU profile too, written when it exits.
-  nodeArgs: process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF] : [],
-});
+const { data, ws } = await cachedWorkspace(notes);
+// RELAY_PROF=<dir>: the relay's own CPU profile too, written when it exits.
+const { relay, stop } = await relayOverCopy(
+  data,
+  dist,
+  process.env.RELAY_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.RELAY_PROF] : [],
+);
 const browser = await chromium.launch(chromiumLaunchOptions());
 /** Ends a fresh-load profile early (the returning part is skipped). */
 class Done extends Error {}
@@ -55,7 +47,7 @@ try {
   if (mode !== 'fresh') await latticeRun(browser, relay, ws, 0, emptySamples());
   // latticeRun closes its context; profile a returning load in a context of our own.
   const ctx = await browser.newContext();
-  await ctx.addInitScript({ content: 'globalThis.__name = (fn) => fn;' });
+  await ctx.addInitScript(KEEP_NAMES_SHIM);
   const page = await ctx.newPage();
   page.on('console', (m) => console.log(`[console] ${m.text()}`));
   const cdp = await ctx.newCDPSession(page);
@@ -207,7 +199,5 @@ try {
   if (!(err instanceof Done)) throw err;
 } finally {
   await browser.close();
-  relay.kill('SIGTERM');
-  await relay.exited;
-  await rm(scratch, { recursive: true, force: true });
+  await stop();
 }

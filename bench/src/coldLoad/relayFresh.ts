@@ -20,10 +20,8 @@ import { join } from 'node:path';
 import { wsTransportFactory } from '@lattice/relay/testing';
 import { MemoryStorage, Replica } from '@lattice/replication';
 import { figure, formatFigure } from '../lib/stats.ts';
-import { coldLoadData, type WorkspaceManifest } from './generate.ts';
+import { COLDLOAD_RELAY_ARGS, cachedWorkspace } from './generate.ts';
 import { startRelayProcess } from './relayProcess.ts';
-
-const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 
 const args = process.argv.slice(2);
 const entries = args.filter((a) => a.endsWith('.mjs'));
@@ -34,10 +32,7 @@ if (entries.length === 0) {
 }
 const notes = Number(notesArg ?? 1000);
 const rounds = Number(roundsArg ?? 3);
-const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
-const found = data.workspaces.find((w) => w.notes === notes);
-if (found === undefined) throw new Error(`no cached workspace of ${notes} notes`);
-const ws: WorkspaceManifest = found;
+const { data, ws } = await cachedWorkspace(notes);
 const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-relayfresh-'));
 
 interface Sample {
@@ -70,7 +65,7 @@ async function freshLoad(entry: string, round: number): Promise<Sample> {
   const dataDir = join(scratch, `r${round}`);
   await cp(data.dataDir, dataDir, { recursive: true });
   const nodeArgs = profDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', profDir];
-  const relay = await startRelayProcess(entry, dataDir, RELAY_ARGS, nodeArgs);
+  const relay = await startRelayProcess(entry, dataDir, COLDLOAD_RELAY_ARGS, nodeArgs);
   // Start-up (the fingerprint index reads a record per doc) is not the fresh load: wait it out.
   for (let last = await relay.cpuSeconds(); ; ) {
     await new Promise((r) => setTimeout(r, 300));

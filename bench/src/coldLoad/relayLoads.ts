@@ -13,14 +13,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { LevelStorage } from '@lattice/relay';
 import { figure, formatFigure } from '../lib/stats.ts';
-import { coldLoadData } from './generate.ts';
+import { cachedWorkspace } from './generate.ts';
 
-const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 const notes = Number(process.argv[2] ?? 1000);
 const rounds = Number(process.argv[3] ?? 8);
-const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
-const ws = data.workspaces.find((w) => w.notes === notes);
-if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
+const { data, ws } = await cachedWorkspace(notes);
 const names = [ws.workspaceId, ...ws.noteIds.map((id) => `${ws.workspaceId}/${id}`)];
 const scratch = await mkdtemp(join(tmpdir(), 'lattice-relay-loads-'));
 await cp(data.dataDir, scratch, { recursive: true });

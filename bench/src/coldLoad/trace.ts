@@ -11,16 +11,12 @@
  *
  * `<out.json>` opens in Perfetto (ui.perfetto.dev) or `chrome://tracing`.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { SpawnedRelay } from '@lattice/relay/testing';
+import { writeFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
-import { coldLoadData } from './generate.ts';
-import { waitAllSynced } from './waitSynced.ts';
+import { cachedWorkspace, relayOverCopy } from './generate.ts';
+import { KEEP_NAMES_SHIM, waitAllSynced } from './waitSynced.ts';
 
-const RELAY_ARGS = ['--rate-limit', '100000', '--rate-limit-bytes', String(1 << 30)];
 const CATEGORIES = [
   'devtools.timeline',
   'disabled-by-default-devtools.timeline',
@@ -54,19 +50,14 @@ if (dist === undefined || out === undefined) {
   process.exit(2);
 }
 const notes = Number(notesArg ?? 1000);
-const data = await coldLoadData(notes >= 1000 ? [1000, 5000] : [100, 500], RELAY_ARGS);
-const ws = data.workspaces.find((w) => w.notes === notes);
-if (ws === undefined) throw new Error(`no cached workspace of ${notes} notes`);
-const scratch = await mkdtemp(join(tmpdir(), 'lattice-coldload-trace-'));
-await cp(data.dataDir, join(scratch, 'data'), { recursive: true });
-const relay = await SpawnedRelay.start({
-  dataDir: join(scratch, 'data'),
-  args: [...RELAY_ARGS, '--web-dir', dist],
-});
+const { data, ws } = await cachedWorkspace(notes);
+const { relay, stop } = await relayOverCopy(data, dist);
 const browser = await chromium.launch(chromiumLaunchOptions());
 let trace: Buffer;
 try {
-  const page = await (await browser.newContext()).newPage();
+  const context = await browser.newContext();
+  await context.addInitScript(KEEP_NAMES_SHIM);
+  const page = await context.newPage();
   // The relay reads its fingerprint records after it listens: let that finish first.
   await new Promise((r) => setTimeout(r, 2000));
   await browser.startTracing(page, { categories: CATEGORIES });
@@ -77,9 +68,7 @@ try {
   trace = await browser.stopTracing();
 } finally {
   await browser.close();
-  relay.kill('SIGTERM');
-  await relay.exited;
-  await rm(scratch, { recursive: true, force: true });
+  await stop();
 }
 await writeFile(out, trace);
 

@@ -8,6 +8,14 @@ import type { Page } from 'playwright-core';
  * baseline, one `evaluate` awaiting a promise, never paid it.
  */
 
+/**
+ * tsx compiles the bench with esbuild's keepNames, which wraps named functions
+ * in `__name(fn, "name")`; functions sent to the page (init scripts,
+ * `page.evaluate`, these waits) carry those calls, so every page the bench
+ * drives needs a no-op `__name`: add this as an init script of its context.
+ */
+export const KEEP_NAMES_SHIM = { content: 'globalThis.__name = (fn) => fn;' };
+
 /** How long a wait may take before it rejects inside the page: a lost page must not hang the run. */
 const DEFAULT_TIMEOUT_MS = 300_000;
 
