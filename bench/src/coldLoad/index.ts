@@ -103,6 +103,12 @@ const FRESH_TIMEOUT_MS = 600_000;
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** `settle`, saying so when the machine stayed busy and the measurement runs anyway. */
+async function quiet(): Promise<void> {
+  if ((await settle()) === 'busy')
+    say('coldload: the machine stayed busy for 5 s; measuring anyway');
+}
+
 /** The relay serves apps/web/dist: build it when missing or older than the marks. */
 /** What the web build is made from: a source newer than the build means it is stale. */
 const WEB_SOURCES = [
@@ -265,7 +271,7 @@ export async function latticeRun(
     const page = await context.newPage();
     page.on('pageerror', (err) => say(`coldload: [pageerror] ${err.message}`));
     // Not sharing the cores with the step before (a closed context's teardown).
-    await settle();
+    await quiet();
     const cpuBefore = await relay.cpuSeconds();
     await page.goto(`${relay.url}/w/${ws.workspaceId}`);
     await waitForMark(page, 'lattice:list-shown', 120_000);
@@ -309,7 +315,7 @@ export async function latticeRun(
     await sleep(1500);
     for (let i = 0; i < returning; i++) {
       const noteId = ws.noteIds[(i * 7 + 3) % ws.noteIds.length] as string;
-      await settle();
+      await quiet();
       await page.goto(`${relay.url}/w/${ws.workspaceId}/${noteId}`);
       await waitForMark(page, 'lattice:list-shown', 60_000);
       await waitForMark(page, 'lattice:note-shown', 60_000);
@@ -350,7 +356,7 @@ async function baselineRun(
     page.on('pageerror', (err) => say(`coldload: [baseline pageerror] ${err.message}`));
     const fresh = async () => {
       // As before each Lattice load: the next measurement starts on quiet cores.
-      await settle();
+      await quiet();
       await page.goto(url);
       await page.waitForFunction(() => 'coldLoadBaseline' in window);
     };

@@ -16,11 +16,13 @@ export interface SettleOptions {
  * Chromium tearing down a closed context (its IndexedDB data deleted, its
  * renderer exiting) took most of the two cores for ~1 s, and a fresh
  * 1,000-note load started right after it measured 740 ms instead of 540
- * (bench/README.md, "Fresh device, twelfth round"). Resolves `true` once
- * quiet, `false` after `maxMs` or where `/proc/stat` does not exist (after
- * a fixed pause of one window there).
+ * (bench/README.md, "Fresh device, twelfth round"). Resolves `quiet`, or
+ * `busy` after `maxMs`, or `unmeasured` where `/proc/stat` cannot be read
+ * (after a fixed pause of one window).
  */
-export async function settle(options: SettleOptions = {}): Promise<boolean> {
+export async function settle(
+  options: SettleOptions = {},
+): Promise<'quiet' | 'busy' | 'unmeasured'> {
   const busyShare = options.busyShare ?? 0.15;
   const windowMs = options.windowMs ?? 250;
   const maxMs = options.maxMs ?? 5000;
@@ -28,12 +30,12 @@ export async function settle(options: SettleOptions = {}): Promise<boolean> {
   let before = await cpuTimes();
   for (;;) {
     await new Promise((resolve) => setTimeout(resolve, windowMs));
-    if (before === null) return false;
+    if (before === null) return 'unmeasured';
     const now = await cpuTimes();
-    if (now === null) return false;
+    if (now === null) return 'unmeasured';
     const total = now.total - before.total;
-    if (total > 0 && (total - (now.idle - before.idle)) / total < busyShare) return true;
-    if (performance.now() >= deadline) return false;
+    if (total > 0 && (total - (now.idle - before.idle)) / total < busyShare) return 'quiet';
+    if (performance.now() >= deadline) return 'busy';
     before = now;
   }
 }
