@@ -576,6 +576,10 @@ export class RelayServer implements RunningRelay {
       // Clients reach a peer at the public URL it announced; the address this
       // relay dials may be an internal one.
       for (const peer of info.peers) {
+        // A dial target that never introduced itself has no known client address,
+        // and may be a relay already listed under its own inbound link: a client
+        // counted it as one relay more ("saved on 3 of 4"). Listed once it answers.
+        if (peer.relayId === null) continue;
         if (peer.publicUrl !== null) add(syncUrlOfPublic(peer.publicUrl));
         else if (peer.url !== null) {
           add(peer.url.startsWith('ws') ? peer.url : syncUrlOfPublic(peer.url));

@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ClusterInfo } from '@lattice/replication';
@@ -103,6 +104,33 @@ describe('relay app: gossip over real sockets', () => {
     // B learns A's failover address from A's Hello.
     expect(infoB.relays).toEqual([`${wsBase(b)}/sync`, `${wsBase(a)}/sync`]);
     await until(async () => (await cluster(a)).peers[0]?.lagOps === 0, 5000, 'lag 0');
+  });
+
+  it('/api/cluster offers clients only peers that introduced themselves, not a dial address nobody answered', async () => {
+    const b = await relay();
+    // A port nothing listens on: the dialer toward it never hears a Hello.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const deadPort = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const dead = `ws://127.0.0.1:${deadPort}`;
+    const a = await relay({ peers: [wsBase(b), dead] });
+    await until(
+      async () =>
+        (await cluster(a)).peers.some(
+          (p) => p.relayId === b.core.relayId && p.state === 'connected',
+        ),
+      5000,
+      'link to B',
+    );
+    const info = await cluster(a);
+    // Operators still see the dialer that gets no answer…
+    expect(info.peers).toContainEqual(
+      expect.objectContaining({ url: `${dead}/sync`, relayId: null, publicUrl: null }),
+    );
+    // …but clients are not sent there: its address may be internal to the cluster,
+    // or belong to a relay already listed (one whose own link reached this relay first).
+    expect(info.relays).toEqual([`${wsBase(a)}/sync`, `${wsBase(b)}/sync`]);
   });
 
   it('lagOps grows while the peer is cut off and writes happen, and is 0 after the heal', async () => {
