@@ -21,10 +21,9 @@ import { join } from 'node:path';
 import { SpawnedRelay } from '@lattice/relay/testing';
 import { type Browser, chromium } from 'playwright-core';
 import { chromiumLaunchOptions } from '../../../e2e/harness/browser.ts';
-import { settle } from '../lib/settle.ts';
 import { figure, formatFigure } from '../lib/stats.ts';
 import { COLDLOAD_RELAY_ARGS, cachedWorkspace } from './generate.ts';
-import { emptySamples, latticeRun, type SizeSamples } from './index.ts';
+import { emptySamples, latticeRun, quiet, type SizeSamples } from './index.ts';
 import { type RelayProcess, startRelayProcess } from './relayProcess.ts';
 import { KEEP_NAMES_SHIM, waitAllSynced } from './waitSynced.ts';
 
@@ -73,7 +72,7 @@ async function freshLoad(browser: Browser, url: string, into: FreshSamples): Pro
     const page = await context.newPage();
     const cdp = await context.newCDPSession(page);
     await cdp.send('Performance.enable');
-    await settle();
+    await quiet();
     const t0 = Date.now();
     await page.goto(`${url}/w/${ws?.workspaceId}`);
     await waitAllSynced(page, (ws?.notes ?? 0) + 1);

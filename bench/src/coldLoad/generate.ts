@@ -133,9 +133,10 @@ function frame(updates: readonly Uint8Array[]): Uint8Array {
 }
 
 /**
- * Relay flags of every cold-load run: a fresh device pulls thousands of docs
- * over one socket, and the default 500 frames/s + 8 MiB/s would measure the
- * limiter.
+ * Relay flags of every cold-load run: the generator's Node replica pushes
+ * thousands of docs over one socket and a fresh browser pulls them the same
+ * way, above the default per-connection limit of 500 frames/s + 8 MiB/s,
+ * which would measure the limiter instead.
  */
 export const COLDLOAD_RELAY_ARGS: readonly string[] = [
   '--rate-limit',

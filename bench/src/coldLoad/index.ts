@@ -48,12 +48,6 @@ import { KEEP_NAMES_SHIM, waitForMark } from './waitSynced.ts';
 const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const WEB_DIST = join(REPO_ROOT, 'apps', 'web', 'dist');
 
-/**
- * The generator's Node replica pushes thousands of docs over one socket and a
- * fresh browser pulls them the same way: above the default per-connection
- * limit of 500 frames/s + 8 MiB/s, which would measure the limiter instead.
- */
-
 /** Samples of one workspace size, one entry per run. */
 export interface SizeSamples {
   freshListFromNav: number[];
@@ -104,12 +98,11 @@ const FRESH_TIMEOUT_MS = 600_000;
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** `settle`, saying so when the machine stayed busy and the measurement runs anyway. */
-async function quiet(): Promise<void> {
+export async function quiet(): Promise<void> {
   if ((await settle()) === 'busy')
     say('coldload: the machine stayed busy for 5 s; measuring anyway');
 }
 
-/** The relay serves apps/web/dist: build it when missing or older than the marks. */
 /** What the web build is made from: a source newer than the build means it is stale. */
 const WEB_SOURCES = [
   'apps/web/src',
