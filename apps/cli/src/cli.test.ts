@@ -48,7 +48,14 @@ async function seed(relayUrl: string, workspace: string, token?: string) {
     transportFactory: wsTransportFactory,
     onError: () => {},
   });
-  const store = await NoteStore.open({ workspaceId: workspace, source: replica });
+  // A clock that ticks on every read: the export names notes in creation order, and
+  // two notes created in the same millisecond fell back to their random ids' order.
+  let clock = Date.now();
+  const store = await NoteStore.open({
+    workspaceId: workspace,
+    source: replica,
+    now: () => ++clock,
+  });
   await store.create({ title: 'Plan', body: '# Plan\n\n- [ ] ship it' });
   await store.create({ title: 'Plan', body: 'a second plan' });
   await store.create({ title: 'Q: "why"? 🤔 a/b', body: '---\nlooks like front matter\n---\n' });
