@@ -25,6 +25,13 @@ function run(label, cmd, args, env = {}) {
   return ok;
 }
 
+function firstLine(text) {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: strips ANSI colours
+  const plain = String(text ?? '').replace(/\x1b\[[0-9;]*m/g, '');
+  const line = plain.split('\n').find((l) => l.trim() !== '') ?? '';
+  return line.length > 300 ? `${line.slice(0, 300)}…` : line;
+}
+
 function check(label, cmd, args) {
   const ok = run(label, cmd, args);
   if (ok) passed++;
@@ -57,6 +64,17 @@ if (existsSync(vitestJson)) {
   ).length;
   failed += brokenFiles;
   lines.push(`vitest: ${r.numPassedTests} passed, ${r.numFailedTests + brokenFiles} failed`);
+  // CI logs are often read from the tail only: name every failure here too.
+  for (const f of r.testResults) {
+    const file = f.name.startsWith(root) ? f.name.slice(root.length + 1) : f.name;
+    if (f.status === 'failed' && f.assertionResults.length === 0) {
+      lines.push(`  ✘ ${file}: did not load — ${firstLine(f.message)}`);
+    }
+    for (const a of f.assertionResults) {
+      if (a.status !== 'failed') continue;
+      lines.push(`  ✘ ${file} › ${a.fullName} — ${firstLine(a.failureMessages?.[0])}`);
+    }
+  }
 } else {
   failed++;
   lines.push('vitest: no report (runner crashed)');
@@ -89,12 +107,14 @@ if (!skipE2e) {
       },
     );
     if (existsSync(pwJson)) {
-      const s = JSON.parse(readFileSync(pwJson, 'utf8')).stats;
+      const report = JSON.parse(readFileSync(pwJson, 'utf8'));
+      const s = report.stats;
       passed += s.expected + s.flaky;
       failed += s.unexpected;
       lines.push(
         `e2e: ${s.expected} passed, ${s.flaky} flaky, ${s.unexpected} failed, ${s.skipped} skipped`,
       );
+      for (const t of failedSpecs(report.suites ?? [])) lines.push(`  ${t}`);
       if (s.expected + s.unexpected + s.flaky === 0) {
         failed++;
         lines.push('e2e: ran no test');
@@ -104,6 +124,25 @@ if (!skipE2e) {
       lines.push('e2e: no report (runner crashed)');
     }
   }
+}
+
+// Playwright's JSON nests suites by file and describe; a spec's tests carry
+// the per-project outcome ('unexpected' failed, 'flaky' passed on retry).
+function failedSpecs(suites, path = []) {
+  const out = [];
+  for (const suite of suites) {
+    const here = suite.title ? [...path, suite.title] : path;
+    for (const spec of suite.specs ?? []) {
+      for (const t of spec.tests ?? []) {
+        if (t.status !== 'unexpected' && t.status !== 'flaky') continue;
+        const err = t.results?.find((r) => r.error)?.error?.message;
+        const mark = t.status === 'flaky' ? '~ flaky' : '✘';
+        out.push(`${mark} ${[...here, spec.title].join(' › ')} — ${firstLine(err)}`);
+      }
+    }
+    out.push(...failedSpecs(suite.suites ?? [], here));
+  }
+  return out;
 }
 
 console.log('\nSummary');

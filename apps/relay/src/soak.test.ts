@@ -12,15 +12,20 @@ import type { SoakCommand, SoakReply } from './testing/soakClient.ts';
  * process, one edit per connection every 2 s, clients in two child
  * processes. Edits run for `SOAK_WARMUP_SECONDS` (default 30: the relay's
  * heap grows for about that long before it levels off) plus `SOAK_SECONDS`
- * (default 20), the window in which RSS must not trend upward. Asserts no
- * connection dropped and every edit acked and delivered to the other
- * members of its room; prints the figures.
+ * (default 20), the window in which the relay's live memory (after a full
+ * collection) must not trend upward. Asserts no connection dropped and every
+ * edit acked and delivered to the other members of its room; prints the
+ * figures.
  */
 const CONNECTIONS = Number(process.env.SOAK_CONNECTIONS ?? 2000);
 const ROOMS = Number(process.env.SOAK_ROOMS ?? 200);
 const SECONDS = Number(process.env.SOAK_SECONDS ?? 20);
 const WARMUP_SECONDS = Number(process.env.SOAK_WARMUP_SECONDS ?? 30);
 const EDIT_INTERVAL_MS = 2000;
+/** How often the live heap is sampled (each sample is a full collection in the relay). */
+const LIVE_SAMPLE_SECONDS = 2.5;
+/** Bytes of live memory the relay may gain per edit once warm (a leak check). */
+const MAX_LIVE_GROWTH_PER_EDIT = 300;
 const CLIENT_PROCESSES = 2;
 const CLIENT_SCRIPT = fileURLToPath(new URL('./testing/soakClient.ts', import.meta.url));
 
@@ -96,6 +101,7 @@ it(
     const relay = await SpawnedRelay.start({
       dataDir,
       args: ['--max-connections-per-ip', String(CONNECTIONS * 2)],
+      liveHeapProbe: true,
     });
     const clients = Array.from({ length: CLIENT_PROCESSES }, () => new ClientProcess());
     const per = Math.ceil(CONNECTIONS / CLIENT_PROCESSES);
@@ -122,7 +128,21 @@ it(
       );
     }, 1000);
     for (const c of clients) c.send({ cmd: 'edit', intervalMs: EDIT_INTERVAL_MS });
-    await new Promise((resolve) => setTimeout(resolve, (WARMUP_SECONDS + SECONDS) * 1000));
+    // Live memory (after a full collection) every few seconds while edits
+    // flow: the leak check fits a slope over the measured window's samples.
+    const live: { t: number; bytes: number }[] = [];
+    const sampleLive = async () => {
+      const m = await relay.liveMemory();
+      live.push({ t: (performance.now() - started) / 1000, bytes: m.heapUsed + m.external });
+    };
+    const sleepUntil = (seconds: number) =>
+      new Promise((resolve) =>
+        setTimeout(resolve, Math.max(0, seconds * 1000 - (performance.now() - started))),
+      );
+    for (let t = LIVE_SAMPLE_SECONDS; t <= WARMUP_SECONDS + SECONDS; t += LIVE_SAMPLE_SECONDS) {
+      await sleepUntil(t);
+      await sampleLive();
+    }
     const reports = clients.map((c) => c.next('report'));
     for (const c of clients) c.send({ cmd: 'stop', drainMs: 15_000 });
     const done = await Promise.all(reports);
@@ -174,19 +194,27 @@ it(
     expect(neverSeen).toBe(0);
     expect(underDelivered).toBe(0);
     expect(ackMs.length).toBe(sent);
-    // No steady growth. RSS is a GC sawtooth here (e.g. 213 → 283 → 220 MB
-    // within 20 s): peaks and a slope fitted over 20 s say more about where
-    // the teeth fall than about leaks, so they are printed, not asserted.
-    // What is left after a collection is compared instead: the lowest RSS of
-    // the measured window's second half against that of the warm-up's.
-    const lowest = (from: number, to: number) =>
-      Math.min(...rss.filter((s) => s.t >= from && s.t < to).map((s) => mb(s.bytes)));
-    const warmupTrough = lowest(WARMUP_SECONDS / 2, WARMUP_SECONDS);
-    const windowTrough = lowest(WARMUP_SECONDS + SECONDS / 2, Number.POSITIVE_INFINITY);
-    console.log(
-      `relay RSS troughs: warm-up ${warmupTrough.toFixed(0)} MB, measured ${windowTrough.toFixed(0)} MB`,
+    // No steady growth. RSS is a GC sawtooth whose teeth V8 spaces by load
+    // (e.g. 213 → 283 → 220 MB within 20 s, or one climb from 155 to 274 MB
+    // over all 50 s when the machine is busy): where they fall says nothing
+    // about leaks, so RSS is printed, not asserted. What is left after a full
+    // collection is: each room's doc stays the same size (see soakClient), so
+    // live memory may grow only by the bookkeeping of the window's edits.
+    const liveMb = live.map((s) => `${s.t.toFixed(0)}:${mb(s.bytes).toFixed(1)}`).join(' ');
+    const liveWindow = live.filter((s) => s.t >= WARMUP_SECONDS - 1);
+    const liveSlope = slope(
+      liveWindow.map((s) => s.t),
+      liveWindow.map((s) => s.bytes),
     );
-    expect(windowTrough).toBeLessThan(1.25 * warmupTrough);
+    const growthPerEdit = (liveSlope * EDIT_INTERVAL_MS) / 1000 / CONNECTIONS;
+    console.log(
+      `relay live heap + external after full GC, MB by second: ${liveMb}; ` +
+        `${growthPerEdit.toFixed(1)} B per edit over the measured window`,
+    );
+    // Seen: 6 to 112 B per edit; live memory saws by ~4 MB as room logs
+    // fill and are compacted (every ~100 s here). A relay made to keep each
+    // incoming frame measured 428 and 444 B per edit.
+    expect(growthPerEdit).toBeLessThan(MAX_LIVE_GROWTH_PER_EDIT);
 
     for (const c of clients) c.send({ cmd: 'exit' });
     relay.kill('SIGTERM');

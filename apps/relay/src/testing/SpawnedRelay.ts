@@ -5,6 +5,9 @@ import { fileURLToPath } from 'node:url';
 /** `apps/relay/bin/relay.mjs`: the relay as users run it. */
 const RELAY_BIN = fileURLToPath(new URL('../../bin/relay.mjs', import.meta.url));
 
+/** Preload answering SIGUSR2 with the live heap after a full collection. */
+const LIVE_HEAP_PROBE = fileURLToPath(new URL('./liveHeapProbe.mjs', import.meta.url));
+
 /** How a spawned relay ended. */
 export interface RelayExit {
   code: number | null;
@@ -20,6 +23,16 @@ export interface SpawnRelayOptions {
   nodeArgs?: readonly string[];
   /** Another checkout's `bin/relay.mjs` (A/B runs); default this one's. */
   bin?: string;
+  /** Preload the live-heap probe, so `liveMemory()` works (leak checks). */
+  liveHeapProbe?: boolean;
+}
+
+/** `process.memoryUsage()` of a relay right after a full garbage collection, in bytes. */
+export interface LiveMemory {
+  heapUsed: number;
+  external: number;
+  arrayBuffers: number;
+  rss: number;
 }
 
 /** Every relay process spawned by this test process and not yet exited: killed by `killAll`. */
@@ -52,13 +65,16 @@ export class SpawnedRelay {
   #stdout = '';
   #stderr = '';
   #url: string | null = null;
+  readonly #liveHeapProbe: boolean;
 
   private constructor(options: SpawnRelayOptions) {
     this.dataDir = options.dataDir;
+    this.#liveHeapProbe = options.liveHeapProbe === true;
     this.child = spawn(
       process.execPath,
       [
         ...(options.nodeArgs ?? []),
+        ...(options.liveHeapProbe ? ['--expose-gc', '--import', LIVE_HEAP_PROBE] : []),
         options.bin ?? RELAY_BIN,
         '--auth',
         'off',
@@ -153,6 +169,30 @@ export class SpawnedRelay {
     const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
     if (kb === undefined) throw new Error('SpawnedRelay: no VmRSS in /proc status');
     return Number(kb) * 1024;
+  }
+
+  /**
+   * Collects garbage fully in the relay and reports what is left. Needs
+   * `liveHeapProbe: true`. The relay pauses for the collection (tens of ms).
+   */
+  async liveMemory(timeoutMs = 10_000): Promise<LiveMemory> {
+    // Without the probe, SIGUSR2's default action would end the relay.
+    if (!this.#liveHeapProbe) throw new Error('SpawnedRelay: started without liveHeapProbe');
+    const pattern = /^live-heap (\{.*\})$/gm;
+    const seen = this.#stderr.match(pattern)?.length ?? 0;
+    this.kill('SIGUSR2');
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const lines = this.#stderr.match(pattern) ?? [];
+      if (lines.length > seen) return JSON.parse(lines[seen]!.slice('live-heap '.length));
+      if (this.child.exitCode !== null || this.child.signalCode !== null) {
+        throw new Error(`SpawnedRelay: exited before reporting its live heap: ${this.#stderr}`);
+      }
+      if (Date.now() > deadline) {
+        throw new Error(`SpawnedRelay: no live-heap line within ${timeoutMs} ms`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
   }
 
   /** User + system CPU seconds used so far (`/proc/<pid>/stat`, clock ticks of 1/100 s). */

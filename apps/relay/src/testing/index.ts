@@ -3,6 +3,7 @@
 export { MuxWsClient, type SocketClose } from './MuxWsClient.ts';
 export { type PromSample, type PromScrape, parsePromText } from './promText.ts';
 export {
+  type LiveMemory,
   procCpuSeconds,
   type RelayExit,
   SpawnedRelay,
