@@ -62,6 +62,8 @@ export class ServerProcess {
    */
   static async start(system: System, cpuProfDir?: string): Promise<ServerProcess> {
     const prof = cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', cpuProfDir];
+    // Node options for the server under test only (e.g. promotedPreload.mjs).
+    prof.push(...(process.env.FANOUT_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []));
     let server: ServerProcess;
     if (system === 'lattice') {
       const relayBin = process.env.FANOUT_RELAY_BIN ?? RELAY_BIN;

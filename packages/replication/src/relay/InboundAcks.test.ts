@@ -36,6 +36,36 @@ describe('InboundAcks', () => {
     expect(sent).toEqual([{ docName: 'd', seq: 3, stateVector: [3] }]);
   });
 
+  it('observes the ack latency of every acked message once, in order or not, and skips numbers far past the ack', async () => {
+    const latencies: number[] = [];
+    const acks = new InboundAcks(
+      () => {},
+      10_000,
+      (seconds) => latencies.push(seconds),
+    );
+    const now = performance.now();
+    // Arrived 1, 3, 2 (3 overtook 2) at 1, 3 and 2 s ago; one numbered far beyond.
+    acks.received('d', 1, now - 1000);
+    acks.received('d', 3, now - 3000);
+    acks.received('d', 2, now - 2000);
+    acks.received('d', 1e12, now - 9000);
+    acks.durable('d', [1]);
+    await flushed();
+    acks.durable('d', [3, 2]);
+    await flushed();
+    expect(latencies.map(Math.floor)).toEqual([1, 2, 3]);
+    // A duplicate of an acked message is not observed again; 4 never arrived.
+    expect(acks.received('d', 2, now)).toBe('duplicate');
+    acks.received('d', 5, now - 5000);
+    acks.durable('d', [4, 5]);
+    await flushed();
+    expect(latencies).toHaveLength(3);
+    acks.received('d', 4, now - 4000);
+    acks.durable('d', [4]);
+    await flushed();
+    expect(latencies.map(Math.floor)).toEqual([1, 2, 3, 4, 5]);
+  });
+
   it('does not ack a durable message that never arrived', async () => {
     const { acks, sent } = recorder();
     acks.received('d', 1);

@@ -25,8 +25,16 @@ interface DocAcks {
   stateVector: Uint8Array;
   /** The last `acked` value sent in an `Ack`. */
   sentAck: number;
-  /** Arrival times (`performance.now()`) of numbered messages not yet acked (only with a latency observer). */
-  arrivedAt: Map<number, number>;
+  /**
+   * Arrival times (`performance.now()`) of numbered messages not yet covered
+   * by a sent `Ack`, only with a latency observer: index `i` holds message
+   * `latencyBase + i`. An array trimmed from the front, not a Map: a Map or
+   * Set that a message fills and its ack empties again reallocates its table
+   * every few messages, and those tables outlive minor collections (bench
+   * fan-out: the relay's RSS).
+   */
+  arrivedAt: number[];
+  latencyBase: number;
 }
 
 /** What `received` made of a message. */
@@ -34,6 +42,12 @@ export type Received = 'fresh' | 'duplicate' | 'overflow';
 
 /** Numbered messages of one doc held above a gap; beyond this the sender is misbehaving. */
 const MAX_OUT_OF_ORDER = 10_000;
+/**
+ * Arrival times are kept for messages at most this far above the last ack:
+ * a sender may number its messages as sparsely as it likes, and a sparse
+ * array is slow to trim. Beyond it a message's latency goes unobserved.
+ */
+const MAX_LATENCY_SPAN = 4 * MAX_OUT_OF_ORDER;
 
 /**
  * The receiving side of numbered doc messages on one connection: records
@@ -85,12 +99,15 @@ export class InboundAcks {
       if (seq === st.arrivedThrough + 1) {
         // In order (the usual case): O(1), and it may close a gap below held messages.
         st.arrivedThrough = seq;
-        while (st.seen.delete(st.arrivedThrough + 1)) st.arrivedThrough++;
+        while (st.seen.size > 0 && st.seen.delete(st.arrivedThrough + 1)) st.arrivedThrough++;
       } else {
         if (st.seen.size >= this.#maxOutOfOrder) return 'overflow';
         st.seen.add(seq);
       }
-      if (this.#ackLatency !== undefined) st.arrivedAt.set(seq, at);
+      const slot = seq - st.latencyBase;
+      if (this.#ackLatency !== undefined && slot >= 0 && slot < MAX_LATENCY_SPAN) {
+        st.arrivedAt[slot] = at;
+      }
       if (seq > st.maxSeen) st.maxSeen = seq;
     }
     return 'fresh';
@@ -104,9 +121,17 @@ export class InboundAcks {
   durable(docName: string, seqs: readonly number[], stateVector?: Uint8Array): void {
     const st = this.#doc(docName);
     if (stateVector !== undefined) st.stateVector = stateVector;
-    for (const seq of seqs) if (seq > st.acked) st.durable.add(seq);
-    // Only a message that both arrived and is durable counts, and only without a gap below it.
-    while (st.acked < st.arrivedThrough && st.durable.delete(st.acked + 1)) st.acked++;
+    // Only a message that both arrived and is durable counts, and only without
+    // a gap below it. The usual case, the next message of an in-order stream,
+    // advances at once; the rest wait in `durable` for what is below them.
+    for (const seq of seqs) {
+      if (seq <= st.acked) continue;
+      if (seq === st.acked + 1 && seq <= st.arrivedThrough && st.durable.size === 0) st.acked = seq;
+      else st.durable.add(seq);
+    }
+    while (st.acked < st.arrivedThrough && st.durable.size > 0 && st.durable.delete(st.acked + 1)) {
+      st.acked++;
+    }
     if (st.acked > st.sentAck) {
       this.#ackDue.add(docName);
       this.#queueAckFlush();
@@ -129,7 +154,8 @@ export class InboundAcks {
         maxSeen: 0,
         stateVector: new Uint8Array([0]),
         sentAck: 0,
-        arrivedAt: new Map(),
+        arrivedAt: [],
+        latencyBase: 1,
       };
       this.#docs.set(docName, st);
     }
@@ -139,12 +165,13 @@ export class InboundAcks {
   /** Reports the latency of every message the `Ack` just sent covers (numbered above `from`). */
   #observeLatency(st: DocAcks, from: number): void {
     const now = performance.now();
-    for (let seq = from + 1; seq <= st.acked; seq++) {
-      const at = st.arrivedAt.get(seq);
-      if (at === undefined) continue;
-      st.arrivedAt.delete(seq);
-      this.#ackLatency?.((now - at) / 1000);
+    const times = st.arrivedAt;
+    for (let seq = Math.max(from + 1, st.latencyBase); seq <= st.acked; seq++) {
+      // Shifted off the front: V8 trims the array in place, nothing is allocated.
+      const at = times.shift();
+      if (at !== undefined) this.#ackLatency?.((now - at) / 1000);
     }
+    st.latencyBase = st.acked + 1;
   }
 
   /** One `Ack` per doc for everything that became durable in this microtask. */

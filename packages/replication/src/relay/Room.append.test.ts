@@ -12,7 +12,7 @@ import {
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room } from './Room.ts';
 import { edit, member, step1, textOf } from './testing/roomMember.ts';
-import { checkUpdate } from './updateGuard.ts';
+import { checkUpdate, takeCheckedAppendShape } from './updateGuard.ts';
 
 // Live appends: a room without a doc takes a client's checked update into its
 // log without integrating it (bench/README.md, "Fan-out", seventh round).
@@ -118,6 +118,22 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     // The doc built later holds the same.
     expect(room.doc.getText('body').toString()).toBe('hello world');
     expect(Y.encodeStateVector(room.doc)).toEqual(Y.encodeStateVector(client));
+    await room.unload(false);
+  });
+
+  it("takes each update's checked shape, appended or not: none is left for a full collection to free", async () => {
+    const { room, a } = await loaded();
+    const client = new Y.Doc();
+    const appended = edit(client, 'hello');
+    room.receive(a, checked(appended), 1);
+    expect(room.isMaterialised).toBe(false);
+    expect(takeCheckedAppendShape(appended)).toBeUndefined();
+    // A room with its doc goes through Yjs, and still takes the shape.
+    expect(room.doc.getText('body').toString()).toBe('hello');
+    const integrated = edit(client, ' world', 5);
+    room.receive(a, checked(integrated), 2);
+    expect(room.isMaterialised).toBe(true);
+    expect(takeCheckedAppendShape(integrated)).toBeUndefined();
     await room.unload(false);
   });
 

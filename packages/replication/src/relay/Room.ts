@@ -16,12 +16,13 @@ import {
 } from '../protocol.ts';
 import { EMPTY_FINGERPRINT, fingerprintOf } from './fingerprint.ts';
 import {
+  type AppendShape,
   type AwarenessEntry,
   type AwarenessLimits,
   checkAwarenessUpdate,
-  checkedAppendShape,
   DEFAULT_AWARENESS_LIMITS,
   encodeAwarenessEntries,
+  takeCheckedAppendShape,
   UpdateRejectedError,
 } from './updateGuard.ts';
 
@@ -412,7 +413,8 @@ export class Room {
           if (seq !== undefined) this.requestAck(member, seq);
           return [];
         }
-        if (this.#appendLive(member, message.payload)) {
+        // Taken on every update, appended or not: see takeCheckedAppendShape.
+        if (this.#appendLive(member, message.payload, takeCheckedAppendShape(message.payload))) {
           if (seq !== undefined) this.requestAck(member, seq);
           return [];
         }
@@ -514,11 +516,9 @@ export class Room {
    * `#applyUpdate`, as before. The log's vector never runs ahead of what it
    * holds, so a section starting at it never leaves a gap.
    */
-  #appendLive(member: RoomMember, update: Uint8Array): boolean {
+  #appendLive(member: RoomMember, update: Uint8Array, shape: AppendShape | undefined): boolean {
     const lazy = this.#lazy;
-    if (lazy === null || member.peer === true) return false;
-    const shape = checkedAppendShape(update);
-    if (shape === undefined) return false;
+    if (lazy === null || member.peer === true || shape === undefined) return false;
     this.#clocks ??= Y.decodeStateVector(this.stateVector());
     const clocks = this.#clocks;
     const { sections, deps, deletes } = shape;

@@ -4,9 +4,9 @@ import * as Y from 'yjs';
 import { CloseCode } from '../protocol.ts';
 import {
   checkAwarenessUpdate,
-  checkedAppendShape,
   checkUpdate,
   encodeAwarenessEntries,
+  takeCheckedAppendShape,
   UpdateRejectedError,
 } from './updateGuard.ts';
 
@@ -262,7 +262,7 @@ function docWithText(content: string): Y.Doc {
   return doc;
 }
 
-describe('checkedAppendShape (what a room may append without integrating)', () => {
+describe('takeCheckedAppendShape (what a room may append without integrating)', () => {
   it("records each client section's clock range and the other clients' structs an update names", () => {
     const a = new Y.Doc();
     a.clientID = 10;
@@ -274,12 +274,14 @@ describe('checkedAppendShape (what a room may append without integrating)', () =
     b.getText('t').insert(1, 'XY'); // between a's 'a' and 'b': origins (10, 0) and (10, 1)
     b.getText('t').insert(3, 'Z'); // after its own 'Y': origin (20, 1)
     const update = Y.encodeStateAsUpdate(b, before);
-    expect(checkedAppendShape(update)).toBeUndefined();
+    expect(takeCheckedAppendShape(update)).toBeUndefined();
     checkUpdate(update);
-    const shape = checkedAppendShape(update);
+    const shape = takeCheckedAppendShape(update);
     expect(shape?.sections).toEqual([20, 0, 3]);
     // Only references to other clients count as dependencies; its own earlier clocks do not.
     expect(shape?.deps).toEqual([10, 0, 10, 1]);
+    // Taken once: the map keeps no entry for the room to leave behind.
+    expect(takeCheckedAppendShape(update)).toBeUndefined();
   });
 
   it('gives none for an update with a skip, one whose item names its own later clock, or one without structs', () => {
@@ -291,7 +293,7 @@ describe('checkedAppendShape (what a room may append without integrating)', () =
     // A merge across a missing update holds a skip where it was.
     const skipped = Y.mergeUpdates([u1, u3]);
     checkUpdate(skipped);
-    expect(checkedAppendShape(skipped)).toBeUndefined();
+    expect(takeCheckedAppendShape(skipped)).toBeUndefined();
     const forward = craft((e) => {
       encoding.writeVarUint(e, 1);
       encoding.writeVarUint(e, 1);
@@ -304,7 +306,7 @@ describe('checkedAppendShape (what a room may append without integrating)', () =
       encoding.writeVarUint(e, 0);
     });
     checkUpdate(forward);
-    expect(checkedAppendShape(forward)).toBeUndefined();
+    expect(takeCheckedAppendShape(forward)).toBeUndefined();
     const deleteOnly = craft((e) => {
       encoding.writeVarUint(e, 0);
       encoding.writeVarUint(e, 1);
@@ -315,7 +317,7 @@ describe('checkedAppendShape (what a room may append without integrating)', () =
     });
     checkUpdate(deleteOnly);
     // A backspace appends too: its range (client 5, clocks 0–1) must be in the log.
-    expect(checkedAppendShape(deleteOnly)).toEqual({ sections: [], deps: [], deletes: [5, 1] });
+    expect(takeCheckedAppendShape(deleteOnly)).toEqual({ sections: [], deps: [], deletes: [5, 1] });
   });
 });
 
