@@ -56,7 +56,24 @@ function corpus(): Uint8Array[] {
   ];
 }
 
+/**
+ * Seeds that once failed, replayed on every run. 1102126416: a mutant whose
+ * item's right origin named its own client's later clock; the relay passed
+ * it on before integrating it, and the honest client's Y.applyUpdate threw.
+ */
+const REGRESSION_SEEDS = [1102126416];
+
 it(`a real relay survives ${FRAMES} mutated frames over sockets (seed ${SEED})`, async () => {
+  await fuzzOverSockets(SEED);
+}, 120_000);
+
+for (const seed of REGRESSION_SEEDS) {
+  it(`regression: socket fuzz seed ${seed}`, async () => {
+    await fuzzOverSockets(seed);
+  }, 120_000);
+}
+
+async function fuzzOverSockets(SEED: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lattice-fuzz-'));
   const relay = await startRelay({
     auth: 'off',
@@ -158,4 +175,4 @@ it(`a real relay survives ${FRAMES} mutated frames over sockets (seed ${SEED})`,
     await relay.close();
     await rm(dir, { recursive: true, force: true });
   }
-}, 120_000);
+}

@@ -8,6 +8,7 @@ import type {
 } from '../ports.ts';
 import { CloseCode, type HelloInfo } from '../protocol.ts';
 import { type Access, OPEN_ACCESS, type PeerProof, SYSTEM_DOC_PREFIX } from './access.ts';
+import { CompactionGate } from './CompactionGate.ts';
 import {
   bucketOf,
   DigestIndex,
@@ -39,6 +40,11 @@ export interface RelayCoreOptions {
   idleUnloadMs?: number;
   /** A room compacts its log once it holds more than this many entries (default 500). */
   compactAfterUpdates?: number;
+  /**
+   * How many rooms compact after a commit at once (default 2); the others
+   * compact after a later commit (see `CompactionGate`).
+   */
+  maxConcurrentCompactions?: number;
   /** A multiplexed socket without a valid `Hello` this long is closed (default 10 s). */
   handshakeTimeoutMs?: number;
   /** Heartbeat probes to multiplexed sockets this often (default 5 s; 0 disables probes and the timeout). */
@@ -121,6 +127,7 @@ export class RelayCore {
   readonly #commitWindowMs: number;
   readonly #idleUnloadMs: number;
   readonly #compactAfterUpdates: number;
+  readonly #compactionGate: CompactionGate;
   readonly #log: RelayLog;
   readonly #metrics: RelayMetrics;
   readonly #ctx: SessionContext;
@@ -165,6 +172,7 @@ export class RelayCore {
       options.compactAfterUpdates,
       500,
     );
+    this.#compactionGate = new CompactionGate(options.maxConcurrentCompactions ?? 2);
     const handshakeTimeoutMs = nonNegative(
       'handshakeTimeoutMs',
       options.handshakeTimeoutMs,
@@ -398,6 +406,7 @@ export class RelayCore {
       commitWindowMs: this.#commitWindowMs,
       idleUnloadMs: this.#idleUnloadMs,
       compactAfterUpdates: this.#compactAfterUpdates,
+      compactionGate: this.#compactionGate,
       log: this.#log,
       // A superseded incarnation may still be writing; load only after it is done
       // (and, at start-up, after the last run's clean-shutdown marker is gone).

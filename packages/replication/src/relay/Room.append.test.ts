@@ -12,7 +12,7 @@ import {
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room } from './Room.ts';
 import { edit, member, step1, textOf } from './testing/roomMember.ts';
-import { checkUpdate, takeCheckedAppendShape } from './updateGuard.ts';
+import { checkUpdate, takeCheckedAppendShape, UpdateRejectedError } from './updateGuard.ts';
 
 // Live appends: a room without a doc takes a client's checked update into its
 // log without integrating it (bench/README.md, "Fan-out", seventh round).
@@ -172,9 +172,9 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     }
   });
 
-  it('refuses, through Yjs, an update whose item names a later clock of its own client: the log stays loadable', async () => {
+  it('refuses an update whose item names a later clock of its own client, and never forwards it: the log stays loadable', async () => {
     // Client 7, clock 0: a string item whose origin is (7, 5), which Yjs looks
-    // up without checking it exists. Well-formed, so the update guard passes it.
+    // up without checking it exists, and throws.
     const e = encoding.createEncoder();
     encoding.writeVarUint(e, 1); // clients
     encoding.writeVarUint(e, 1); // structs
@@ -187,9 +187,17 @@ describe('Room live appends (a client update into the log, no doc)', () => {
     encoding.writeVarUint(e, 0); // delete set: no clients
     const bad = encoding.toUint8Array(e);
     expect(() => Y.applyUpdate(new Y.Doc(), bad)).toThrow();
+    // The session's update guard refuses it before any room sees it.
+    expect(() => checkUpdate(bad)).toThrow(UpdateRejectedError);
 
+    // Should one reach a room unchecked, Yjs refuses it there, and the
+    // others never get the bytes (a room forwards before integrating only
+    // what the guard walked).
     const { storage, room, a, b } = await loaded(2);
-    expect(() => room.receive(a, checked(bad), 1)).toThrow(ProtocolError);
+    expect(() =>
+      room.receive(a, { type: YMessageType.Sync, step: SyncStep.Update, payload: bad }, 1),
+    ).toThrow(ProtocolError);
+    expect(b.sent).toEqual([]);
     const client = new Y.Doc();
     room.receive(b, checked(edit(client, 'fine')), 1);
     await room.flush();

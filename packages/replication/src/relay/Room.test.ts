@@ -13,6 +13,7 @@ import {
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room, type RoomOptions } from './Room.ts';
 import { edit, member, type TestMember } from './testing/roomMember.ts';
+import { checkUpdate } from './updateGuard.ts';
 
 const DOC = 'w1/n1';
 
@@ -99,7 +100,14 @@ async function loadedRoom(options: Partial<RoomOptions> = {}) {
   return { ...made, s, a: join(), join };
 }
 
+/** A client's update as a session hands it on: checked by the update guard first. */
 function update(payload: Uint8Array): YMessage {
+  checkUpdate(payload);
+  return unchecked(payload);
+}
+
+/** An update the guard did not see (the room must cope with it anyway). */
+function unchecked(payload: Uint8Array): YMessage {
   return { type: YMessageType.Sync, step: SyncStep.Update, payload };
 }
 
@@ -366,7 +374,7 @@ describe('Room', () => {
     // The structs integrate, then the truncated delete set throws (the session's
     // update guard refuses this before it gets here; the room must cope anyway).
     const bad = new Uint8Array([...good.subarray(0, good.length - 1), 1, 5, 0xff]);
-    expect(() => room.receive(a, update(bad), 1)).toThrow(/could not be applied/);
+    expect(() => room.receive(a, unchecked(bad), 1)).toThrow(/could not be applied/);
     expect(text(room.doc)).toBe('abc');
     expect(b.sent).toHaveLength(1);
     await room.flush();

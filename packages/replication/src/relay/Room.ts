@@ -14,6 +14,7 @@ import {
   type YMessage,
   YMessageType,
 } from '../protocol.ts';
+import type { CompactionGate } from './CompactionGate.ts';
 import { EMPTY_FINGERPRINT, fingerprintOf } from './fingerprint.ts';
 import {
   type AppendShape,
@@ -53,6 +54,8 @@ export interface RoomOptions {
   commitWindowMs: number;
   idleUnloadMs: number;
   compactAfterUpdates: number;
+  /** Shared by the relay's rooms: how many compact after a commit at once (default: no bound). */
+  compactionGate?: CompactionGate;
   log: RelayLog;
   /** Called once the room has unloaded (idle, failed load, or closed); the owner forgets it. */
   onUnloaded: (room: Room) => void;
@@ -389,7 +392,7 @@ export class Room {
   receive(member: RoomMember, message: YMessage, seq?: number): Uint8Array[] {
     if (this.#state !== 'open') throw new Error(`room ${this.name} is not open`);
     switch (message.type) {
-      case YMessageType.Sync:
+      case YMessageType.Sync: {
         // Peer relays exchange a doc when its fingerprint differs (anti-entropy):
         // building it reports its durable state, which corrects a stale index entry.
         if (member.peer === true) this.#materialise();
@@ -414,14 +417,16 @@ export class Room {
           return [];
         }
         // Taken on every update, appended or not: see takeCheckedAppendShape.
-        if (this.#appendLive(member, message.payload, takeCheckedAppendShape(message.payload))) {
+        const shape = takeCheckedAppendShape(message.payload);
+        if (this.#appendLive(member, message.payload, shape)) {
           if (seq !== undefined) this.requestAck(member, seq);
           return [];
         }
         this.#materialise();
-        this.#applyUpdate(member, message.payload);
+        this.#applyUpdate(member, message.payload, shape !== undefined);
         if (seq !== undefined) this.requestAck(member, seq);
         return [];
+      }
       case YMessageType.Awareness: {
         const entries = this.#ownedAwareness(
           member,
@@ -508,8 +513,8 @@ export class Room {
    * Only for an update the session's update guard passed (so Yjs's decoder
    * reads it) whose every client section starts exactly at the log's clock
    * for that client (all new, no gap), that has no skips, whose items refer
-   * to their own client's earlier clocks only and to other clients' clocks
-   * the log already holds. Such an update integrates without pending parts,
+   * to other clients' clocks the log already holds (references to their own
+   * client's later clocks the guard refuses). Such an update integrates without pending parts,
    * and without the lookups of missing structs that make Yjs throw, so the
    * log stays loadable, and the vector counted here is what the doc built
    * from the log reports. Anything else builds the doc and goes through
@@ -571,7 +576,7 @@ export class Room {
     return lazy;
   }
 
-  #applyUpdate(member: RoomMember, update: Uint8Array): void {
+  #applyUpdate(member: RoomMember, update: Uint8Array, walked: boolean): void {
     this.#changed = false;
     this.#emitted = [];
     const store = this.#doc.store;
@@ -585,9 +590,11 @@ export class Room {
     // cover everything the doc's update event would carry (they may also repeat
     // what the doc had: receivers ignore that). Not when parts are held back
     // here or the update starts beyond the doc's clock for a client (it would
-    // be held back itself): those wait for what they need, as before. Storage
-    // and acks are unchanged.
-    const forwarded = member.peer !== true && !this.#echo && this.#continues(update);
+    // be held back itself): those wait for what they need, as before. Nor
+    // when the update guard did not walk it to a shape (`walked`): bytes
+    // Yjs may refuse must not reach receivers, which would refuse them too.
+    // Storage and acks are unchanged.
+    const forwarded = walked && member.peer !== true && !this.#echo && this.#continues(update);
     if (forwarded) {
       this.#fanOut(update, member, false);
       // Its doc update event would only be dropped (it was sent on already):
@@ -849,7 +856,18 @@ export class Room {
     // is durable. Computed when someone needs it, not per commit.
     this.#durableDirty = true;
     if (this.#pending === null) this.#durableChanged();
-    if (this.#storedCount > this.#options.compactAfterUpdates) await this.#compact();
+    if (this.#storedCount > this.#options.compactAfterUpdates) {
+      // Every slot taken: the log stays over the threshold, and a later commit tries again.
+      const gate = this.#options.compactionGate;
+      const release = gate === undefined ? () => {} : gate.tryEnter();
+      if (release !== undefined) {
+        try {
+          await this.#compact();
+        } finally {
+          release();
+        }
+      }
+    }
     this.#busy = null;
     // Updates that arrived during the append waited long enough: commit them now.
     if (this.#pending !== null && this.#retryTimer === undefined) this.#seal();

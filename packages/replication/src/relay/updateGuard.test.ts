@@ -284,7 +284,7 @@ describe('takeCheckedAppendShape (what a room may append without integrating)', 
     expect(takeCheckedAppendShape(update)).toBeUndefined();
   });
 
-  it('gives none for an update with a skip, one whose item names its own later clock, or one without structs', () => {
+  it('gives none for an update with a skip; a delete-only update has one', () => {
     const doc = new Y.Doc();
     doc.clientID = 5;
     const u1 = edit(doc, 'ab');
@@ -294,19 +294,6 @@ describe('takeCheckedAppendShape (what a room may append without integrating)', 
     const skipped = Y.mergeUpdates([u1, u3]);
     checkUpdate(skipped);
     expect(takeCheckedAppendShape(skipped)).toBeUndefined();
-    const forward = craft((e) => {
-      encoding.writeVarUint(e, 1);
-      encoding.writeVarUint(e, 1);
-      encoding.writeVarUint(e, 7);
-      encoding.writeVarUint(e, 0);
-      encoding.writeUint8(e, 0x80 | 4); // origin, string
-      encoding.writeVarUint(e, 7);
-      encoding.writeVarUint(e, 0); // its own clock: not earlier than itself
-      encoding.writeVarString(e, 'a');
-      encoding.writeVarUint(e, 0);
-    });
-    checkUpdate(forward);
-    expect(takeCheckedAppendShape(forward)).toBeUndefined();
     const deleteOnly = craft((e) => {
       encoding.writeVarUint(e, 0);
       encoding.writeVarUint(e, 1);
@@ -318,6 +305,44 @@ describe('takeCheckedAppendShape (what a room may append without integrating)', 
     checkUpdate(deleteOnly);
     // A backspace appends too: its range (client 5, clocks 0–1) must be in the log.
     expect(takeCheckedAppendShape(deleteOnly)).toEqual({ sections: [], deps: [], deletes: [5, 1] });
+  });
+
+  it("refuses an item naming its own client's clock at or after its own (origin, right origin or parent), which Yjs throws on", () => {
+    // Client 7's item at clock 3 ("w1 ", clocks 3–5) whose right origin is
+    // (7, 4): the frame a socket fuzzer made (seed 1102126416). The relay
+    // forwarded it, and an honest client's Y.applyUpdate threw.
+    const fuzzed = new Uint8Array([1, 1, 208, 15, 3, 68, 208, 15, 4, 3, 119, 49, 32, 0]);
+    const holder = new Y.Doc();
+    holder.clientID = 2000;
+    holder.getText('f').insert(0, 'abc');
+    expect(() => Y.applyUpdate(holder, fuzzed)).toThrow();
+    expect(() => checkUpdate(fuzzed)).toThrow(/refers to its own client's clock 4/);
+    const item = (info: number, ref: (e: encoding.Encoder) => void) =>
+      craft((e) => {
+        encoding.writeVarUint(e, 1);
+        encoding.writeVarUint(e, 1);
+        encoding.writeVarUint(e, 7);
+        encoding.writeVarUint(e, 2); // clock 2
+        encoding.writeUint8(e, info);
+        ref(e);
+        encoding.writeVarString(e, 'a');
+        encoding.writeVarUint(e, 0);
+      });
+    const at = (clock: number) => (e: encoding.Encoder) => {
+      encoding.writeVarUint(e, 7);
+      encoding.writeVarUint(e, clock);
+    };
+    for (const clock of [2, 3]) {
+      expect(() => checkUpdate(item(0x80 | 4, at(clock)))).toThrow(UpdateRejectedError);
+      expect(() => checkUpdate(item(0x40 | 4, at(clock)))).toThrow(UpdateRejectedError);
+      const parent = (e: encoding.Encoder) => {
+        encoding.writeVarUint(e, 0); // parent by id
+        at(clock)(e);
+      };
+      expect(() => checkUpdate(item(4, parent))).toThrow(UpdateRejectedError);
+    }
+    // An earlier clock of its own client is what Yjs makes.
+    expect(() => checkUpdate(item(0x80 | 4, at(1)))).not.toThrow();
   });
 });
 

@@ -76,9 +76,9 @@ export interface UpdateSummary {
 /**
  * The clock ranges a checked update writes and the other clients' clocks it
  * refers to, for an update a room may append to its log without integrating
- * it (`Room`, "live appends"). Only for an update without skips whose items
- * refer to their own client's earlier clocks only, or a
- * delete-only update (a backspace).
+ * it (`Room`, "live appends"). Only for an update without skips, or a
+ * delete-only update (a backspace). (An item referring to its own client's
+ * clock at or after its own is refused outright.)
  */
 export interface AppendShape {
   /** Per client section: client, first clock, clock after its last struct (flat triples). */
@@ -170,12 +170,7 @@ class UpdateWalker {
   readonly sections: number[] = [];
   readonly deps: number[] = [];
   readonly deletes: number[] = [];
-  /**
-   * Still a shape a room may append without integrating: no skip, and every
-   * reference to the item's own client names an earlier clock. Yjs does not
-   * check the latter (it looks such an item's origin up and throws when it
-   * is not there), so an update breaking it must go through Yjs, not a log.
-   */
+  /** Still a shape a room may append without integrating: no skip. */
   appendable = true;
   /** The client and first clock of the struct being read. */
   #client = 0;
@@ -266,12 +261,22 @@ class UpdateWalker {
     return this.#content(kind);
   }
 
-  /** Reads an item's reference to another struct (an origin or its parent). */
+  /**
+   * Reads an item's reference to another struct (an origin or its parent).
+   * One to its own client must name an earlier clock: what an item refers to
+   * existed when it was made, and a client's clocks only grow. Yjs does not
+   * check this; it looks the struct up and throws when it is not there,
+   * which receivers would meet too (a room forwards a client's update before
+   * integrating it, and a device stores what it cannot open). A fuzzed frame
+   * found it (regression: fuzz.socket.test.ts, seed 1102126416).
+   */
   #id(): void {
     const client = decoding.readVarUint(this.#d);
     const clock = this.#clock(decoding.readVarUint(this.#d));
     if (client !== this.#client) this.deps.push(client, clock);
-    else if (clock >= this.#at) this.appendable = false;
+    else if (clock >= this.#at) {
+      rejectUpdate(`item (${client}, ${this.#at}) refers to its own client's clock ${clock}`);
+    }
   }
 
   #length(length: number, what: string): number {
