@@ -514,9 +514,9 @@ export class Room {
    * reads it) whose every client section starts exactly at the log's clock
    * for that client (all new, no gap), that has no skips, whose items refer
    * to other clients' clocks the log already holds (references to their own
-   * client's later clocks the guard refuses). Such an update integrates without pending parts,
-   * and without the lookups of missing structs that make Yjs throw, so the
-   * log stays loadable, and the vector counted here is what the doc built
+   * client's later clocks the guard refuses). Such an update integrates
+   * without pending parts, and without the lookups of missing structs that
+   * make Yjs throw, so the log stays loadable, and the vector counted here is what the doc built
    * from the log reports. Anything else builds the doc and goes through
    * `#applyUpdate`, as before. The log's vector never runs ahead of what it
    * holds, so a section starting at it never leaves a gap.

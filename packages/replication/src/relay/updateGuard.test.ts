@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import * as encoding from 'lib0/encoding';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -45,6 +46,53 @@ function oneItem(e: encoding.Encoder, info: number, content: (e: encoding.Encode
 }
 
 describe('checkUpdate', () => {
+  it('passes whatever Yjs makes of concurrent editing: updates, merges of any of them, diffs (property)', () => {
+    const op = fc.record({
+      doc: fc.nat(2),
+      kind: fc.constantFrom('insert', 'delete', 'sync'),
+      at: fc.nat(40),
+      text: fc.string({ minLength: 1, maxLength: 4 }),
+      other: fc.nat(2),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(op, { maxLength: 40 }),
+        fc.array(fc.nat(), { maxLength: 8 }),
+        (ops, picks) => {
+          const docs = [0, 1, 2].map((i) => {
+            const doc = new Y.Doc();
+            doc.clientID = 10 + i;
+            return doc;
+          });
+          const updates: Uint8Array[] = [];
+          for (const doc of docs) doc.on('update', (u: Uint8Array) => updates.push(u));
+          for (const { doc: i, kind, at, text, other } of ops) {
+            const doc = docs[i] as Y.Doc;
+            const t = doc.getText('t');
+            if (kind === 'insert') t.insert(at % (t.length + 1), text);
+            else if (kind === 'delete' && t.length > 0) t.delete(at % t.length, 1);
+            else if (kind === 'sync') {
+              const to = docs[other] as Y.Doc;
+              Y.applyUpdate(to, Y.encodeStateAsUpdate(doc, Y.encodeStateVector(to)));
+            }
+          }
+          for (const u of updates) checkUpdate(u);
+          // Merges of any subset (gaps make skips), and diffs against any doc's vector.
+          const subset = picks.map((p) => updates[p % Math.max(1, updates.length)]);
+          const some = subset.filter((u): u is Uint8Array => u !== undefined);
+          if (some.length > 0) checkUpdate(Y.mergeUpdates(some));
+          for (const doc of docs) {
+            checkUpdate(Y.encodeStateAsUpdate(doc));
+            for (const other of docs) {
+              checkUpdate(Y.encodeStateAsUpdate(doc, Y.encodeStateVector(other)));
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it('passes every kind of update real Yjs docs produce', () => {
     const doc = new Y.Doc();
     const text = doc.getText('t');
