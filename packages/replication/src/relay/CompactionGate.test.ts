@@ -5,6 +5,7 @@ import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { CompactionGate } from './CompactionGate.ts';
 import { Room } from './Room.ts';
 import { edit, member, textOf } from './testing/roomMember.ts';
+import { until } from './testing/until.ts';
 
 describe('CompactionGate', () => {
   it('hands out at most `max` slots; each frees once, however often released', () => {
@@ -53,14 +54,6 @@ class HeldCompactions extends MemoryStorage {
     this.compacted.set(docName, (this.compacted.get(docName) ?? 0) + 1);
     if (this.#held !== null) await this.#held;
     await super.compact(docName, snapshot, cursor);
-  }
-}
-
-async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

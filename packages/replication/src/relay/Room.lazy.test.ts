@@ -13,6 +13,7 @@ import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room } from './Room.ts';
 import { roomContains } from './roomContains.ts';
 import { edit, member, step1, type TestMember, textOf } from './testing/roomMember.ts';
+import { until } from './testing/until.ts';
 
 // A room answers a subscriber's SyncStep1 from the stored log and builds its
 // Y.Doc only when something needs the doc's content (bench/README.md, "Cold
@@ -57,14 +58,6 @@ function answerIn(replies: Uint8Array[]): Uint8Array {
 
 async function storedText(storage: StorageAdapter): Promise<string> {
   return textOf(...(await storage.load(DOC)).updates);
-}
-
-async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 describe('Room without a doc until one is needed', () => {

@@ -13,6 +13,7 @@ import {
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
 import { Room, type RoomOptions } from './Room.ts';
 import { edit, member, type TestMember } from './testing/roomMember.ts';
+import { until } from './testing/until.ts';
 import { checkUpdate } from './updateGuard.ts';
 
 const DOC = 'w1/n1';
@@ -119,14 +120,6 @@ async function storedText(storage: StorageAdapter): Promise<string> {
   const doc = new Y.Doc();
   for (const u of (await storage.load(DOC)).updates) Y.applyUpdate(doc, u);
   return text(doc);
-}
-
-async function until(check: () => boolean, timeoutMs = 2000): Promise<void> {
-  const start = Date.now();
-  while (!check()) {
-    if (Date.now() - start > timeoutMs) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 2));
-  }
 }
 
 describe('Room', () => {
