@@ -73,7 +73,7 @@ for (const seed of REGRESSION_SEEDS) {
   }, 120_000);
 }
 
-async function fuzzOverSockets(SEED: number): Promise<void> {
+async function fuzzOverSockets(seed: number): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lattice-fuzz-'));
   const relay = await startRelay({
     auth: 'off',
@@ -86,7 +86,7 @@ async function fuzzOverSockets(SEED: number): Promise<void> {
     maxConnectionsPerIp: 10_000,
     rateLimit: { framesPerSecond: 100_000, bytesPerSecond: 1 << 30 },
   });
-  const random = seededRandom(SEED);
+  const random = seededRandom(seed);
   const frames = corpus();
   const honest = new MuxWsClient(relay.url);
   const sockets = new Set<WebSocket>();
@@ -163,10 +163,10 @@ async function fuzzOverSockets(SEED: number): Promise<void> {
     const rssGrowth = process.memoryUsage().rss - rssBefore;
     expect(rssGrowth).toBeLessThan(512 * 1024 * 1024);
     console.log(
-      `socket fuzz seed ${SEED}: ${sent} frames on ${connections} sockets in ${seconds.toFixed(1)} s, closes ${JSON.stringify(Object.fromEntries(closes))}, rss +${(rssGrowth / 2 ** 20).toFixed(0)} MiB`,
+      `socket fuzz seed ${seed}: ${sent} frames on ${connections} sockets in ${seconds.toFixed(1)} s, closes ${JSON.stringify(Object.fromEntries(closes))}, rss +${(rssGrowth / 2 ** 20).toFixed(0)} MiB`,
     );
   } catch (err) {
-    throw new Error(`socket fuzz failed with FUZZ_SEED=${SEED}: ${(err as Error).message}`, {
+    throw new Error(`socket fuzz failed with FUZZ_SEED=${seed}: ${(err as Error).message}`, {
       cause: err,
     });
   } finally {
