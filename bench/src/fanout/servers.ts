@@ -35,6 +35,20 @@ export function buildRelay(relayBin: string): void {
   if (existsSync(script)) execFileSync(process.execPath, [script], { stdio: 'inherit' });
 }
 
+/**
+ * `node <args>`, or under the command in `FANOUT_SERVER_WRAP` (e.g.
+ * `heaptrack -o /tmp/ht/relay`): a native profiler around the server under
+ * test. The pid, CPU and RSS are then the wrapper's, so such a run is for the
+ * profile only.
+ */
+function spawnServer(args: string[]): ChildProcess {
+  const wrap = process.env.FANOUT_SERVER_WRAP?.split(' ').filter(Boolean) ?? [];
+  const [command, ...prefix] = [...wrap, process.execPath];
+  return spawn(command ?? process.execPath, [...prefix, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+}
+
 /** A server process under test: its URL and its `/proc` figures. */
 export class ServerProcess {
   readonly #stdout: string[] = [];
@@ -69,28 +83,22 @@ export class ServerProcess {
       const relayBin = process.env.FANOUT_RELAY_BIN ?? RELAY_BIN;
       buildRelay(relayBin);
       const dataDir = await mkdtemp(join(tmpdir(), 'lattice-fanout-'));
-      const child = spawn(
-        process.execPath,
-        [
-          ...prof,
-          // Another checkout's relay (before/after comparisons of a relay change).
-          relayBin,
-          '--auth',
-          'off',
-          '--port',
-          '0',
-          '--data-dir',
-          dataDir,
-          ...RELAY_BENCH_ARGS,
-        ],
-        { stdio: ['ignore', 'pipe', 'pipe'] },
-      );
+      const child = spawnServer([
+        ...prof,
+        // Another checkout's relay (before/after comparisons of a relay change).
+        relayBin,
+        '--auth',
+        'off',
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        ...RELAY_BENCH_ARGS,
+      ]);
       server = new ServerProcess(system, child, dataDir);
     } else {
       const main = system === 'floor' ? FLOOR_MAIN : HOCUSPOCUS_MAIN;
-      const child = spawn(process.execPath, [...prof, main], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
+      const child = spawnServer([...prof, main]);
       server = new ServerProcess(system, child, undefined);
     }
     const deadline = Date.now() + 30_000;
