@@ -141,6 +141,89 @@ describe('LevelStorage', () => {
     }
   });
 
+  // classic-level frees an iterator's native memory only when V8 collects it:
+  // the writes to a doc the store has loaded read no keys.
+  it('appends to and compacts a loaded doc without reading its keys', async () => {
+    const dir = await tempDir();
+    const first = await LevelStorage.open(dir);
+    await first.append('w/d', [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+    await first.close();
+    const storage = await LevelStorage.open(dir);
+    expect((await storage.load('w/d')).cursor).toBe(3);
+    const iterators = vi.spyOn(ClassicLevel.prototype, 'iterator');
+    try {
+      await storage.append('w/d', [Uint8Array.of(4)]);
+      await storage.compact('w/d', Uint8Array.of(9), 4);
+      await storage.append('w/d', [Uint8Array.of(5)]);
+      await storage.compact('w/d', Uint8Array.of(8), 5);
+      await storage.append('w/d', [Uint8Array.of(6)]);
+      expect(iterators).not.toHaveBeenCalled();
+      // A doc this store has not loaded: its keys are read, as before.
+      await storage.append('w/e', [Uint8Array.of(1), Uint8Array.of(2)]);
+      await storage.compact('w/e', Uint8Array.of(7), 2);
+      expect(iterators).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.restoreAllMocks();
+    }
+    await storage.close();
+    const reopened = await LevelStorage.open(dir);
+    expect(await reopened.load('w/d')).toEqual({
+      updates: [Uint8Array.of(8), Uint8Array.of(6)],
+      cursor: 6,
+    });
+    expect(await reopened.load('w/e')).toEqual({ updates: [Uint8Array.of(7)], cursor: 2 });
+    await reopened.close();
+  });
+
+  // The load reads the log from before the delete and hands it over after the
+  // doc was written again from 1: what it read is older than what the store
+  // knows, and must not decide which keys a compaction deletes.
+  it('learns nothing from a load that overlapped a delete', async () => {
+    const dir = await tempDir();
+    const first = await LevelStorage.open(dir);
+    await first.append('w/d', [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)]);
+    await first.compact('w/d', Uint8Array.of(9), 3);
+    await first.close();
+    const storage = await LevelStorage.open(dir);
+    let release = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let read = () => {};
+    const wasRead = new Promise<void>((resolve) => {
+      read = resolve;
+    });
+    const realIterator = ClassicLevel.prototype.iterator;
+    vi.spyOn(ClassicLevel.prototype, 'iterator').mockImplementationOnce(function (
+      this: ClassicLevel<string, Uint8Array>,
+      options,
+    ) {
+      const iterator = realIterator.call(this, options as never);
+      const all = iterator.all.bind(iterator);
+      iterator.all = async () => {
+        const entries = await all();
+        read();
+        await held;
+        return entries;
+      };
+      return iterator;
+    } as typeof realIterator);
+    try {
+      const load = storage.load('w/d');
+      await wasRead;
+      await storage.delete('w/d');
+      await storage.append('w/d', [Uint8Array.of(4)]);
+      release();
+      expect(await load).toEqual({ updates: [Uint8Array.of(9)], cursor: 3 });
+    } finally {
+      vi.restoreAllMocks();
+    }
+    await storage.append('w/d', [Uint8Array.of(5)]);
+    await storage.compact('w/d', Uint8Array.of(8), 2);
+    expect(await storage.load('w/d')).toEqual({ updates: [Uint8Array.of(8)], cursor: 2 });
+    await storage.close();
+  });
+
   it('fails only the load of a doc with a corrupt record when loading many at once', async () => {
     const dir = await tempDir();
     const storage = await LevelStorage.open(dir);

@@ -77,6 +77,12 @@ const RANGE_LOAD_MIN_DOCS = 4;
 const RANGE_LOAD_KEYS_PER_DOC = 16;
 /** …whose records are read and handed over this many docs at a time. */
 const LOAD_SLICE_DOCS = 64;
+/**
+ * A compaction whose log start is known deletes the keys below its cursor by
+ * number, without reading them, when there are at most this many (a room
+ * compacts every few hundred updates); a longer span is read.
+ */
+const MAX_COMPUTED_DELETES = 10_000;
 
 interface QueuedWrite {
   ops: Batch;
@@ -140,8 +146,17 @@ function errorText(err: unknown): string {
 export class LevelStorage implements StorageAdapter {
   readonly #db: ClassicLevel<string, Uint8Array>;
   readonly #dir: string;
-  /** Last used sequence number per doc, read lazily from the store. */
+  /** Last used sequence number per doc: from a load, or read from the store at the first append. */
   readonly #lastSeq = new Map<string, Promise<number>>();
+  /**
+   * Per doc, a sequence number no record of it is below: from a load, then
+   * each compaction's cursor. classic-level frees an iterator's native memory
+   * only when V8 collects it, so the appends and compactions of a loaded doc
+   * read no keys.
+   */
+  readonly #logStart = new Map<string, number>();
+  /** Counts finished deletes: a load that overlapped one learns nothing from what it read. */
+  #deletes = 0;
   #queue: QueuedWrite[] = [];
   /** Loads of this turn, read together once it ends. */
   #loads: PendingLoad[] = [];
@@ -278,6 +293,7 @@ export class LevelStorage implements StorageAdapter {
   async #loadTogether(): Promise<void> {
     const loads = this.#loads;
     this.#loads = [];
+    const deletes = this.#deletes;
     const waiting = new Map<string, PendingLoad[]>();
     for (const load of loads) {
       const same = waiting.get(load.docName);
@@ -298,7 +314,7 @@ export class LevelStorage implements StorageAdapter {
         },
       );
     };
-    const alone = (docName: string) => settle(docName, this.#loadOne(docName));
+    const alone = (docName: string) => settle(docName, this.#loadOne(docName, deletes));
     if (waiting.size < RANGE_LOAD_MIN_DOCS) {
       for (const docName of waiting.keys()) alone(docName);
       return;
@@ -336,7 +352,7 @@ export class LevelStorage implements StorageAdapter {
     // (LevelDB's threads read the slices side by side) and later rooms built
     // (a room merges its log), instead of after all of them.
     const slices: {
-      docs: { docName: string; prefix: string; keys: string[] }[];
+      docs: { docName: string; keys: string[] }[];
       keys: string[];
     }[] = [];
     // `byPrefix` holds the docs in the order asked.
@@ -348,7 +364,7 @@ export class LevelStorage implements StorageAdapter {
         slice = { docs: [], keys: [] };
         slices.push(slice);
       }
-      slice.docs.push({ docName, prefix, keys: docKeys });
+      slice.docs.push({ docName, keys: docKeys });
       slice.keys.push(...docKeys);
     }
     const reads = slices.map(({ keys: wanted }) =>
@@ -366,7 +382,7 @@ export class LevelStorage implements StorageAdapter {
         continue;
       }
       const recordOf = new Map(slice.keys.map((key, j) => [key, values[j]]));
-      for (const { docName, prefix, keys: docKeys } of slice.docs) {
+      for (const { docName, keys: docKeys } of slice.docs) {
         // A key without a record: gone since the key read (a compaction, which
         // left its snapshot at a later or equal key).
         const records = docKeys.map((key): [string, Uint8Array | undefined] => [
@@ -375,7 +391,7 @@ export class LevelStorage implements StorageAdapter {
         ]);
         settle(
           docName,
-          Promise.resolve().then(() => this.#storedDoc(prefix, records)),
+          Promise.resolve().then(() => this.#storedDoc(docName, records, deletes)),
         );
       }
     }
@@ -386,7 +402,7 @@ export class LevelStorage implements StorageAdapter {
     return await this.#db.getMany(keys);
   }
 
-  async #loadOne(docName: string): Promise<StoredDoc> {
+  async #loadOne(docName: string, deletes: number): Promise<StoredDoc> {
     this.#check();
     const prefix = docPrefix(docName);
     // `all()` reads the log in batches: one trip to LevelDB's thread for a
@@ -394,21 +410,35 @@ export class LevelStorage implements StorageAdapter {
     const entries = await this.#db
       .iterator({ gte: `${prefix}${MIN_SEQ}`, lte: `${prefix}${MAX_SEQ}` })
       .all();
-    return this.#storedDoc(prefix, entries);
+    return this.#storedDoc(docName, entries, deletes);
   }
 
-  /** A doc's log from its records in key order (each checked and copied); keys without one are skipped. */
+  /**
+   * A doc's log from its records in key order (each checked and copied); keys
+   * without one are skipped. Unless a delete overlapped the read (`deletes`
+   * changed since it began), the log's ends are kept for later writes.
+   */
   #storedDoc(
-    prefix: string,
+    docName: string,
     records: Iterable<readonly [string, Uint8Array | undefined]>,
+    deletes: number,
   ): StoredDoc {
+    const prefix = docPrefix(docName);
     const updates: Uint8Array[] = [];
+    let first: number | undefined;
     let cursor = 0;
     for (const [key, value] of records) {
       if (value === undefined) continue;
       // A copy: callers own what they get, and LevelDB's buffers may be pooled.
       updates.push(openRecord(this.#dir, key, value));
       cursor = Number.parseInt(key.slice(prefix.length), 16);
+      first ??= cursor;
+    }
+    if (deletes === this.#deletes) {
+      // Kept only where nothing is known yet: a write under way knows better
+      // than a read, and every later record is numbered above `cursor`.
+      if (!this.#lastSeq.has(docName)) this.#lastSeq.set(docName, Promise.resolve(cursor));
+      if (!this.#logStart.has(docName)) this.#logStart.set(docName, first ?? cursor + 1);
     }
     return { updates, cursor };
   }
@@ -435,15 +465,33 @@ export class LevelStorage implements StorageAdapter {
       throw new TypeError('cursor must be a non-negative integer from load()');
     }
     const ops: Batch = [];
-    for await (const key of this.#db.keys({
-      gte: updateKey(docName, 0),
-      lte: updateKey(docName, cursor),
-    })) {
-      ops.push({ type: 'del', key });
+    const start = this.#logStart.get(docName);
+    if (start !== undefined && cursor - start <= MAX_COMPUTED_DELETES) {
+      // Numbers below `start` hold no record; one that never got its record
+      // (a failed append) costs a tombstone.
+      for (let seq = start; seq < cursor; seq++) {
+        ops.push({ type: 'del', key: updateKey(docName, seq) });
+      }
+    } else {
+      for await (const key of this.#db.keys({
+        gte: updateKey(docName, 0),
+        lte: updateKey(docName, cursor),
+      })) {
+        ops.push({ type: 'del', key });
+      }
     }
     // The snapshot takes the place of what it replaces: at `cursor`, ahead of later appends.
     ops.push({ type: 'put', key: updateKey(docName, cursor), value: new Uint8Array(snapshot) });
-    await this.#write(ops);
+    // Set as the batch is queued: batches are written in queue order, so a
+    // later compaction's batch runs after this one has deleted below `cursor`.
+    this.#logStart.set(docName, cursor);
+    try {
+      await this.#write(ops);
+    } catch (err) {
+      // What is below `cursor` now is unknown: the next compaction reads it.
+      this.#logStart.delete(docName);
+      throw err;
+    }
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -479,6 +527,10 @@ export class LevelStorage implements StorageAdapter {
     }
     await this.#write(ops);
     this.#lastSeq.delete(docName);
+    this.#logStart.delete(docName);
+    // A load that overlapped this delete may have read the log from before
+    // it: counted, it keeps nothing of what it read.
+    this.#deletes++;
   }
 
   async getMeta(key: string): Promise<Uint8Array | undefined> {
