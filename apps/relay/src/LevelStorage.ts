@@ -2,6 +2,7 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { StorageAdapter, StoredDoc } from '@lattice/replication';
 import { ClassicLevel } from 'classic-level';
 import { crc32c } from './crc32c.ts';
+import { KnownLogs } from './KnownLogs.ts';
 import { checkLogFiles } from './logFileCheck.ts';
 
 /** Meta key marking a directory as a Lattice relay store; its value is the format version. */
@@ -32,6 +33,12 @@ export interface LevelStorageOptions {
    * for. Each record is checked on every read either way.
    */
   verify?: boolean;
+  /**
+   * For how many docs the store keeps its log's ends between writes
+   * (default 20,000, ~100 bytes each); a doc beyond it reads its keys at
+   * its next write.
+   */
+  knownLogs?: number;
 }
 
 const utf8 = new TextEncoder();
@@ -83,6 +90,7 @@ const LOAD_SLICE_DOCS = 64;
  * compacts every few hundred updates); a longer span is read.
  */
 const MAX_COMPUTED_DELETES = 10_000;
+const KNOWN_LOGS = 20_000;
 
 interface QueuedWrite {
   ops: Batch;
@@ -146,17 +154,13 @@ function errorText(err: unknown): string {
 export class LevelStorage implements StorageAdapter {
   readonly #db: ClassicLevel<string, Uint8Array>;
   readonly #dir: string;
-  /** Last used sequence number per doc: from a load, or read from the store at the first append. */
-  readonly #lastSeq = new Map<string, Promise<number>>();
   /**
-   * Per doc, a sequence number no record of it is below: from a load, then
-   * each compaction's cursor. classic-level frees an iterator's native memory
-   * only when V8 collects it, so the appends and compactions of a loaded doc
-   * read no keys.
+   * Per doc, the last sequence number used and one no record is below: from
+   * a load, then from each append and compaction. classic-level frees an
+   * iterator's native memory only when V8 collects it, so the appends and
+   * compactions of a loaded doc read no keys.
    */
-  readonly #logStart = new Map<string, number>();
-  /** Counts finished deletes: a load that overlapped one learns nothing from what it read. */
-  #deletes = 0;
+  readonly #known: KnownLogs;
   #queue: QueuedWrite[] = [];
   /** Loads of this turn, read together once it ends. */
   #loads: PendingLoad[] = [];
@@ -172,6 +176,7 @@ export class LevelStorage implements StorageAdapter {
     this.#db = db;
     this.#dir = dir;
     this.#onWrite = options.onWrite;
+    this.#known = new KnownLogs(options.knownLogs ?? KNOWN_LOGS);
   }
 
   /**
@@ -293,7 +298,7 @@ export class LevelStorage implements StorageAdapter {
   async #loadTogether(): Promise<void> {
     const loads = this.#loads;
     this.#loads = [];
-    const deletes = this.#deletes;
+    const epoch = this.#known.epoch;
     const waiting = new Map<string, PendingLoad[]>();
     for (const load of loads) {
       const same = waiting.get(load.docName);
@@ -314,7 +319,7 @@ export class LevelStorage implements StorageAdapter {
         },
       );
     };
-    const alone = (docName: string) => settle(docName, this.#loadOne(docName, deletes));
+    const alone = (docName: string) => settle(docName, this.#loadOne(docName, epoch));
     if (waiting.size < RANGE_LOAD_MIN_DOCS) {
       for (const docName of waiting.keys()) alone(docName);
       return;
@@ -391,7 +396,7 @@ export class LevelStorage implements StorageAdapter {
         ]);
         settle(
           docName,
-          Promise.resolve().then(() => this.#storedDoc(docName, records, deletes)),
+          Promise.resolve().then(() => this.#storedDoc(docName, records, epoch)),
         );
       }
     }
@@ -402,7 +407,7 @@ export class LevelStorage implements StorageAdapter {
     return await this.#db.getMany(keys);
   }
 
-  async #loadOne(docName: string, deletes: number): Promise<StoredDoc> {
+  async #loadOne(docName: string, epoch: number): Promise<StoredDoc> {
     this.#check();
     const prefix = docPrefix(docName);
     // `all()` reads the log in batches: one trip to LevelDB's thread for a
@@ -410,18 +415,18 @@ export class LevelStorage implements StorageAdapter {
     const entries = await this.#db
       .iterator({ gte: `${prefix}${MIN_SEQ}`, lte: `${prefix}${MAX_SEQ}` })
       .all();
-    return this.#storedDoc(docName, entries, deletes);
+    return this.#storedDoc(docName, entries, epoch);
   }
 
   /**
    * A doc's log from its records in key order (each checked and copied); keys
-   * without one are skipped. Unless a delete overlapped the read (`deletes`
-   * changed since it began), the log's ends are kept for later writes.
+   * without one are skipped. The log's ends are kept for later writes
+   * (`KnownLogs.learn`, for a read begun at `epoch`).
    */
   #storedDoc(
     docName: string,
     records: Iterable<readonly [string, Uint8Array | undefined]>,
-    deletes: number,
+    epoch: number,
   ): StoredDoc {
     const prefix = docPrefix(docName);
     const updates: Uint8Array[] = [];
@@ -434,12 +439,8 @@ export class LevelStorage implements StorageAdapter {
       cursor = Number.parseInt(key.slice(prefix.length), 16);
       first ??= cursor;
     }
-    if (deletes === this.#deletes) {
-      // Kept only where nothing is known yet: a write under way knows better
-      // than a read, and every later record is numbered above `cursor`.
-      if (!this.#lastSeq.has(docName)) this.#lastSeq.set(docName, Promise.resolve(cursor));
-      if (!this.#logStart.has(docName)) this.#logStart.set(docName, first ?? cursor + 1);
-    }
+    // An empty log: every later record is numbered above `cursor`.
+    this.#known.learn(docName, cursor, first ?? cursor + 1, epoch);
     return { updates, cursor };
   }
 
@@ -451,10 +452,12 @@ export class LevelStorage implements StorageAdapter {
     if (updates.length === 0) return;
     // Copy now: the caller may reuse its buffers before the batch is written.
     const copies = updates.map((u) => new Uint8Array(u));
-    const first = await this.#reserve(docName, copies.length);
-    await this.#write(
-      copies.map((value, i) => ({ type: 'put', key: updateKey(docName, first + i), value })),
-    );
+    await this.#known.writing(docName, async () => {
+      const first = await this.#reserve(docName, copies.length);
+      await this.#write(
+        copies.map((value, i) => ({ type: 'put', key: updateKey(docName, first + i), value })),
+      );
+    });
   }
 
   async compact(docName: string, snapshot: Uint8Array, cursor: number): Promise<void> {
@@ -464,34 +467,36 @@ export class LevelStorage implements StorageAdapter {
     if (typeof cursor !== 'number' || !Number.isInteger(cursor) || cursor < 0) {
       throw new TypeError('cursor must be a non-negative integer from load()');
     }
-    const ops: Batch = [];
-    const start = this.#logStart.get(docName);
-    if (start !== undefined && cursor - start <= MAX_COMPUTED_DELETES) {
-      // Numbers below `start` hold no record; one that never got its record
-      // (a failed append) costs a tombstone.
-      for (let seq = start; seq < cursor; seq++) {
-        ops.push({ type: 'del', key: updateKey(docName, seq) });
+    await this.#known.writing(docName, async () => {
+      const ops: Batch = [];
+      const start = this.#known.start(docName);
+      if (start !== undefined && cursor - start <= MAX_COMPUTED_DELETES) {
+        // Numbers below `start` hold no record; one that never got its record
+        // (a failed append) costs a tombstone.
+        for (let seq = start; seq < cursor; seq++) {
+          ops.push({ type: 'del', key: updateKey(docName, seq) });
+        }
+      } else {
+        for await (const key of this.#db.keys({
+          gte: updateKey(docName, 0),
+          lte: updateKey(docName, cursor),
+        })) {
+          ops.push({ type: 'del', key });
+        }
       }
-    } else {
-      for await (const key of this.#db.keys({
-        gte: updateKey(docName, 0),
-        lte: updateKey(docName, cursor),
-      })) {
-        ops.push({ type: 'del', key });
+      // The snapshot takes the place of what it replaces: at `cursor`, ahead of later appends.
+      ops.push({ type: 'put', key: updateKey(docName, cursor), value: new Uint8Array(snapshot) });
+      // Set as the batch is queued: batches are written in queue order, so a
+      // later compaction's batch runs after this one has deleted below `cursor`.
+      this.#known.setStart(docName, cursor);
+      try {
+        await this.#write(ops);
+      } catch (err) {
+        // What is below `cursor` now is unknown: the next compaction reads it.
+        this.#known.setStart(docName, undefined);
+        throw err;
       }
-    }
-    // The snapshot takes the place of what it replaces: at `cursor`, ahead of later appends.
-    ops.push({ type: 'put', key: updateKey(docName, cursor), value: new Uint8Array(snapshot) });
-    // Set as the batch is queued: batches are written in queue order, so a
-    // later compaction's batch runs after this one has deleted below `cursor`.
-    this.#logStart.set(docName, cursor);
-    try {
-      await this.#write(ops);
-    } catch (err) {
-      // What is below `cursor` now is unknown: the next compaction reads it.
-      this.#logStart.delete(docName);
-      throw err;
-    }
+    });
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -526,11 +531,8 @@ export class LevelStorage implements StorageAdapter {
       ops.push({ type: 'del', key });
     }
     await this.#write(ops);
-    this.#lastSeq.delete(docName);
-    this.#logStart.delete(docName);
-    // A load that overlapped this delete may have read the log from before
-    // it: counted, it keeps nothing of what it read.
-    this.#deletes++;
+    // A load that overlapped this delete may have read the log from before it.
+    this.#known.forget(docName);
   }
 
   async getMeta(key: string): Promise<Uint8Array | undefined> {
@@ -607,12 +609,10 @@ export class LevelStorage implements StorageAdapter {
   /** Reserves `count` consecutive sequence numbers for `docName`, in call order. */
   async #reserve(docName: string, count: number): Promise<number> {
     // Chained synchronously so concurrent callers get disjoint, ordered ranges.
-    const previous = this.#lastSeq.get(docName) ?? this.#readLastSeq(docName);
+    const previous = this.#known.last(docName) ?? this.#readLastSeq(docName);
     const reserved = previous.then((last) => last + count);
-    this.#lastSeq.set(docName, reserved);
-    reserved.catch(() => {
-      if (this.#lastSeq.get(docName) === reserved) this.#lastSeq.delete(docName);
-    });
+    this.#known.setLast(docName, reserved);
+    reserved.catch(() => this.#known.dropLast(docName, reserved));
     return (await previous) + 1;
   }
 
