@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { storageContract } from '@lattice/replication/testing';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -97,6 +98,37 @@ describe('LevelStorage', () => {
     expect((await second.load('w1/b')).updates).toEqual([Uint8Array.of(4)]);
     expect(await second.getMeta('k')).toEqual(Uint8Array.of(5));
     await second.close();
+  });
+
+  // Rooms append in their own turns: the store holds a batch open for its
+  // sync window, so writes of many docs that arrive within it share one sync.
+  it('syncs the writes that arrive within its window together, across turns', async () => {
+    for (const [syncWindowMs, batches] of [
+      [40, [2]],
+      [0, [1, 1]],
+    ] as const) {
+      const writes: number[] = [];
+      const storage = await LevelStorage.open(await tempDir(), {
+        syncWindowMs,
+        onWrite: (_seconds, ops) => writes.push(ops),
+      });
+      const first = storage.setMeta('a', Uint8Array.of(1));
+      // A later turn, as another room's append comes.
+      await nextTurn();
+      await nextTurn();
+      await Promise.all([first, storage.setMeta('b', Uint8Array.of(2))]);
+      expect(writes).toEqual(batches);
+      await storage.close();
+    }
+  });
+
+  it('refuses a sync window or a log-ends capacity that is not a count', async () => {
+    const dir = await tempDir();
+    await expect(LevelStorage.open(dir, { syncWindowMs: -1 })).rejects.toThrow(/syncWindowMs/);
+    await expect(LevelStorage.open(dir, { syncWindowMs: Number.NaN })).rejects.toThrow(
+      /syncWindowMs/,
+    );
+    await expect(LevelStorage.open(dir, { knownLogs: 0 })).rejects.toThrow(/knownLogs/);
   });
 
   it('keeps doc names that share a prefix apart, including "!"', async () => {

@@ -51,6 +51,8 @@ export interface RelayOptions extends LimitOptions {
   publicUrl?: string;
   /** Anti-entropy with each peer this often, besides on every (re)connect (default 30 s; 0: only on connect). */
   antiEntropyIntervalMs?: number;
+  /** The store's window for syncing writes of many docs together (`LevelStorageOptions.syncWindowMs`, default 2 ms). */
+  syncWindowMs?: number;
   /** Structured event sink; silent when omitted. */
   log?: RelayLog;
   /**
@@ -302,6 +304,7 @@ export class RelayServer implements RunningRelay {
     const metrics = createRelayMetrics(() => core?.stats());
     const storage = await LevelStorage.open(options.dataDir, {
       onWrite: (seconds) => metrics.storageWrite(seconds),
+      ...(options.syncWindowMs === undefined ? {} : { syncWindowMs: options.syncWindowMs }),
     });
     let server: Server | undefined;
     let registry: AuthRegistry | null = null;

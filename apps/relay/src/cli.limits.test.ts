@@ -52,3 +52,18 @@ describe('limit flags', () => {
     }
   });
 });
+
+describe('--sync-window', () => {
+  it('passes the window through only when given, 0 included', () => {
+    expect(run([]).syncWindowMs).toBeUndefined();
+    expect(run(['--sync-window', '5']).syncWindowMs).toBe(5);
+    expect(run(['--sync-window', '0']).syncWindowMs).toBe(0);
+  });
+
+  it('refuses what is not a whole number of milliseconds', () => {
+    for (const bad of ['-1', '1.5', 'soon', '', '10000']) {
+      expect(() => run([`--sync-window=${bad}`])).toThrow(CliError);
+      expect(() => run([`--sync-window=${bad}`])).toThrow(/--sync-window must be a whole number/);
+    }
+  });
+});

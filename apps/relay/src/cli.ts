@@ -28,6 +28,7 @@ export type CliCommand =
       heartbeatTimeoutMs?: number;
       publicUrl?: string;
       antiEntropyIntervalMs?: number;
+      syncWindowMs?: number;
       /** Access control (`--auth`, default on). */
       auth: 'on' | 'off';
       /** From `--cluster-secret-file` or `LATTICE_CLUSTER_SECRET`. */
@@ -58,6 +59,9 @@ Options:
                       (default http://HOST:PORT as bound)
   --anti-entropy-interval <ms>  digest exchange with each peer this often, besides
                       on every reconnect (default 30000; 0: only on reconnect)
+  --sync-window <ms>  group commit across docs: sync a batch of writes this long
+                      after its first arrived, with every write that came
+                      meanwhile (default 2; 0 syncs at once)
   --auth on|off       access control (default on): tokens on every WebSocket and
                       the /api/workspaces API; "off" lets anyone who can reach
                       the relay read and write every workspace (development only)
@@ -116,6 +120,7 @@ export function parseCli(
     'heartbeat-timeout'?: string;
     'public-url'?: string;
     'anti-entropy-interval'?: string;
+    'sync-window'?: string;
     'cluster-secret-file'?: string;
     'rotate-key'?: boolean;
     'retire-key'?: string[];
@@ -151,6 +156,7 @@ export function parseCli(
         'heartbeat-timeout': { type: 'string' },
         'public-url': { type: 'string' },
         'anti-entropy-interval': { type: 'string' },
+        'sync-window': { type: 'string' },
         'cluster-secret-file': { type: 'string' },
         'rotate-key': { type: 'boolean' },
         'retire-key': { type: 'string', multiple: true },
@@ -246,6 +252,13 @@ export function parseCli(
     );
   }
 
+  const windowText = values['sync-window'];
+  if (windowText !== undefined && !/^\d{1,4}$/.test(windowText)) {
+    throw new CliError(
+      `--sync-window must be a whole number of milliseconds up to 9999 (0 syncs at once), got "${windowText}"`,
+    );
+  }
+
   let history: HistoryOptions | undefined;
   try {
     history = parseHistoryFlags(values);
@@ -267,6 +280,7 @@ export function parseCli(
     ...(heartbeatTimeoutMs === undefined ? {} : { heartbeatTimeoutMs }),
     ...(publicUrl === undefined ? {} : { publicUrl: publicUrl.replace(/\/+$/, '') }),
     ...(aeText === undefined ? {} : { antiEntropyIntervalMs: Number(aeText) }),
+    ...(windowText === undefined ? {} : { syncWindowMs: Number(windowText) }),
     auth,
     ...(clusterSecret === undefined ? {} : { clusterSecret }),
     rotateKey: values['rotate-key'] ?? false,

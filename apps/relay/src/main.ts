@@ -61,6 +61,7 @@ async function main(): Promise<number> {
         ? {}
         : { heartbeatTimeoutMs: command.heartbeatTimeoutMs }),
       ...(command.publicUrl === undefined ? {} : { publicUrl: command.publicUrl }),
+      ...(command.syncWindowMs === undefined ? {} : { syncWindowMs: command.syncWindowMs }),
       ...(command.antiEntropyIntervalMs === undefined
         ? {}
         : { antiEntropyIntervalMs: command.antiEntropyIntervalMs }),
