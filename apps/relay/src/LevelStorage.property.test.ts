@@ -1,6 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { withSeed } from '@lattice/replication/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { LevelStorage } from './LevelStorage.ts';
@@ -47,20 +48,6 @@ function expected(model: DocModel) {
     updates: model.records.map(([, value]) => Uint8Array.of(value & 0xff, value >> 8)),
     cursor: model.records.at(-1)?.[0] ?? 0,
   };
-}
-
-async function withSeed(check: () => Promise<void>): Promise<void> {
-  try {
-    await check();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `property failed, seed ${SEED} (rerun with LEVEL_FC_SEED=${SEED})\n${message}`,
-      {
-        cause: error,
-      },
-    );
-  }
 }
 
 /**
@@ -147,7 +134,7 @@ async function run(steps: Step[], knownLogs?: number): Promise<void> {
 
 describe('LevelStorage against a model (property)', () => {
   it('appends, compactions, deletes, loads side by side and reopens keep every log exact', async () => {
-    await withSeed(() =>
+    await withSeed(SEED, 'LEVEL_FC_SEED', () =>
       fc.assert(
         fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), (steps) => run(steps)),
         { seed: SEED, numRuns: NUM_RUNS },
@@ -158,7 +145,7 @@ describe('LevelStorage against a model (property)', () => {
   // Knowing one doc's log ends at a time, the store forgets the other at
   // almost every write: loads that overlapped a forgetting must teach nothing.
   it('keeps every log exact while it forgets log ends beyond its capacity', async () => {
-    await withSeed(() =>
+    await withSeed(SEED, 'LEVEL_FC_SEED', () =>
       fc.assert(
         fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 25 }), (steps) =>
           run(steps, 1),

@@ -1,3 +1,4 @@
+import { withSeed } from '@lattice/replication/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as Y from 'yjs';
@@ -183,23 +184,9 @@ async function expectConverged([a, b]: [Replica, Replica], words: readonly strin
   }
 }
 
-async function withSeed(check: () => Promise<void>): Promise<void> {
-  try {
-    await check();
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `property failed, seed ${SEED} (rerun with NOTES_FC_SEED=${SEED})\n${message}`,
-      {
-        cause: error,
-      },
-    );
-  }
-}
-
 describe('NoteStore on two replicas (property)', () => {
   it('random create/rename/edit/trash/restore/purge converge in both merge orders', async () => {
-    await withSeed(() =>
+    await withSeed(SEED, 'NOTES_FC_SEED', () =>
       fc.assert(
         fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: 30 }), async (ops) => {
           for (const order of ['AB', 'BA'] as const) {
@@ -223,7 +210,7 @@ describe('NoteStore on two replicas (property)', () => {
 
   it('a note edited on B while trashed on A stays trashed with every edit, and restores intact', async () => {
     const insertArb = fc.record({ pos: fc.nat(100), partialSync: fc.boolean() });
-    await withSeed(() =>
+    await withSeed(SEED, 'NOTES_FC_SEED', () =>
       fc.assert(
         fc.asyncProperty(
           fc.array(insertArb, { minLength: 1, maxLength: 8 }),

@@ -67,3 +67,4 @@ export {
 export { VirtualTime } from './sim/VirtualTime.ts';
 export type { CrashInfo, SimView, SimWorkload } from './sim/workload.ts';
 export { storageContract } from './storageContract.ts';
+export { withSeed } from './withSeed.ts';
