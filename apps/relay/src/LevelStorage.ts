@@ -382,7 +382,7 @@ export class LevelStorage implements StorageAdapter {
     // (LevelDB's threads read the slices side by side) and later rooms built
     // (a room merges its log), instead of after all of them.
     const slices: {
-      docs: { docName: string; keys: string[] }[];
+      docs: { docName: string; prefix: string; keys: string[] }[];
       keys: string[];
     }[] = [];
     // `byPrefix` holds the docs in the order asked.
@@ -394,7 +394,7 @@ export class LevelStorage implements StorageAdapter {
         slice = { docs: [], keys: [] };
         slices.push(slice);
       }
-      slice.docs.push({ docName, keys: docKeys });
+      slice.docs.push({ docName, prefix, keys: docKeys });
       slice.keys.push(...docKeys);
     }
     const reads = slices.map(({ keys: wanted }) =>
@@ -412,7 +412,7 @@ export class LevelStorage implements StorageAdapter {
         continue;
       }
       const recordOf = new Map(slice.keys.map((key, j) => [key, values[j]]));
-      for (const { docName, keys: docKeys } of slice.docs) {
+      for (const { docName, prefix, keys: docKeys } of slice.docs) {
         // A key without a record: gone since the key read (a compaction, which
         // left its snapshot at a later or equal key).
         const records = docKeys.map((key): [string, Uint8Array | undefined] => [
@@ -421,7 +421,7 @@ export class LevelStorage implements StorageAdapter {
         ]);
         settle(
           docName,
-          Promise.resolve().then(() => this.#storedDoc(docName, records, epoch)),
+          Promise.resolve().then(() => this.#storedDoc(docName, prefix, records, epoch)),
         );
       }
     }
@@ -440,7 +440,7 @@ export class LevelStorage implements StorageAdapter {
     const entries = await this.#db
       .iterator({ gte: `${prefix}${MIN_SEQ}`, lte: `${prefix}${MAX_SEQ}` })
       .all();
-    return this.#storedDoc(docName, entries, epoch);
+    return this.#storedDoc(docName, prefix, entries, epoch);
   }
 
   /**
@@ -450,10 +450,10 @@ export class LevelStorage implements StorageAdapter {
    */
   #storedDoc(
     docName: string,
+    prefix: string,
     records: Iterable<readonly [string, Uint8Array | undefined]>,
     epoch: number,
   ): StoredDoc {
-    const prefix = docPrefix(docName);
     const updates: Uint8Array[] = [];
     let first: number | undefined;
     let cursor = 0;
