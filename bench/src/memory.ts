@@ -21,7 +21,7 @@ import { type ChildProcess, fork } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MuxWsClient, procCpuSeconds, SpawnedRelay } from '@lattice/relay/testing';
+import { MuxWsClient, procCpuSeconds, procRssBytes, SpawnedRelay } from '@lattice/relay/testing';
 import { FrameType } from '@lattice/replication';
 import * as Y from 'yjs';
 import type { Benchmark, BenchOptions } from './lib/benchmark.ts';
@@ -56,12 +56,6 @@ async function healthz(
 ): Promise<{ rooms: number; connections: number; [k: string]: unknown }> {
   const res = await fetch(`${relay.url}/healthz`);
   return (await res.json()) as { rooms: number; connections: number };
-}
-
-async function procRss(pid: number): Promise<number> {
-  const { readFile } = await import('node:fs/promises');
-  const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
 }
 
 /** A load-generator child holding idle sockets. */
@@ -231,7 +225,7 @@ async function runOnce(
       await Promise.all(clients.map((c) => procCpuSeconds(c.child.pid ?? 0)))
     ).reduce((s, v, i) => s + v - (clientCpu0[i] ?? 0), 0);
     let clientRss = 0;
-    for (const c of clients) clientRss += await procRss(c.child.pid ?? 0);
+    for (const c of clients) clientRss += await procRssBytes(c.child.pid ?? 0);
     const last = points.at(-1) as ConnPoint;
     const perConnBytes = (last.rssBytes - baseRss) / Math.max(1, last.connections);
     await Promise.all(clients.map((c) => c.closeAll()));

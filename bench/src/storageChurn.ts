@@ -11,10 +11,11 @@
  * checkout's store (before/after comparisons); runs alternate between the
  * two when it is set.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { procRssBytes } from '@lattice/relay/testing';
 
 interface Store {
   load(doc: string): Promise<{ cursor: number }>;
@@ -34,10 +35,7 @@ const MiB = 2 ** 20;
 const gc = (globalThis as { gc?: () => void }).gc;
 if (gc === undefined) throw new Error('run with node --expose-gc (the "after GC" figure needs it)');
 
-async function rss(): Promise<number> {
-  const status = await readFile('/proc/self/status', 'utf8');
-  return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
-}
+const rss = () => procRssBytes(process.pid);
 
 async function churn(label: string, mod: StoreModule): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'lattice-churn-'));

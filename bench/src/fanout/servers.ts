@@ -1,10 +1,10 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { procCpuSeconds } from '@lattice/relay/testing';
+import { procCpuSeconds, procRssBytes } from '@lattice/relay/testing';
 import type { System } from './messages.ts';
 
 const RELAY_BIN = fileURLToPath(new URL('../../../apps/relay/bin/relay.mjs', import.meta.url));
@@ -126,9 +126,8 @@ export class ServerProcess {
     return procCpuSeconds(this.pid);
   }
 
-  async rssBytes(): Promise<number> {
-    const status = await readFile(`/proc/${this.pid}/status`, 'utf8');
-    return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
+  rssBytes(): Promise<number> {
+    return procRssBytes(this.pid);
   }
 
   /** SIGTERM (graceful: the relay flushes, `--cpu-prof` writes), SIGKILL after 10 s; removes its data dir. */

@@ -165,10 +165,9 @@ export class SpawnedRelay {
 
   /** Resident set size in bytes (`VmRSS` of `/proc/<pid>/status`). */
   async rssBytes(): Promise<number> {
-    const status = await readFile(`/proc/${this.pid}/status`, 'utf8');
-    const kb = /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1];
-    if (kb === undefined) throw new Error('SpawnedRelay: no VmRSS in /proc status');
-    return Number(kb) * 1024;
+    const bytes = await procRssBytes(this.pid);
+    if (Number.isNaN(bytes)) throw new Error('SpawnedRelay: no VmRSS in /proc status');
+    return bytes;
   }
 
   /**
@@ -199,6 +198,12 @@ export class SpawnedRelay {
   async cpuSeconds(): Promise<number> {
     return procCpuSeconds(this.pid);
   }
+}
+
+/** Resident set size of process `pid` in bytes (`VmRSS` of `/proc/<pid>/status`); NaN if it has none (a zombie). */
+export async function procRssBytes(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] ?? Number.NaN) * 1024;
 }
 
 /** User + system CPU seconds of process `pid` from `/proc/<pid>/stat`. */

@@ -5,6 +5,7 @@ export { type PromSample, type PromScrape, parsePromText } from './promText.ts';
 export {
   type LiveMemory,
   procCpuSeconds,
+  procRssBytes,
   type RelayExit,
   SpawnedRelay,
   type SpawnRelayOptions,
