@@ -52,6 +52,12 @@ export interface PeerContext {
   stateVector(docName: string): Uint8Array;
   /** The member speaks for this session in rooms (pushes skip their origin). */
   registerMember(member: RoomMember, session: PeerSession): void;
+  /**
+   * An outbound link's peer proved it is `relayId`. Also called when the link
+   * closed while the proof was checked: the peer may have closed it as a
+   * duplicate, and the dialer must still learn whom its url reaches.
+   */
+  identified(session: PeerSession, relayId: string): void;
   /** Handshake done; `false` when the core closed this session as a duplicate. */
   opened(session: PeerSession): boolean;
   ended(session: PeerSession): void;
@@ -311,6 +317,9 @@ export class PeerSession implements PeerLink, ConnectionHandler {
     void check.then((ok) => {
       const queued = this.#unverified ?? [];
       this.#unverified = null;
+      if (ok && hello.id !== undefined && hello.id !== this.#ctx.relayId) {
+        this.#ctx.identified(this, hello.id);
+      }
       if (this.#state !== 'handshake') return;
       if (!ok) {
         this.close(

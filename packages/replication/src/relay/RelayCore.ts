@@ -599,6 +599,10 @@ export class RelayCore {
       join: (docName, member) => this.#join(docName, member),
       stateVector: (docName) => this.#stateVector(docName),
       registerMember: (member, session) => this.#peerMembers.set(member, session),
+      identified: (session, relayId) => {
+        const dialer = this.#dialerOf.get(session);
+        if (dialer !== undefined) dialer.relayId = relayId;
+      },
       opened: (session) => this.#peerOpened(session),
       ended: (session) => this.#peerEnded(session),
       peerHolds: (session, docName, sv) => this.#peerHolds(session, docName, sv),

@@ -3,6 +3,7 @@ import * as Y from 'yjs';
 import type { StorageAdapter } from '../ports.ts';
 import { decodeFrame, FrameType } from '../protocol.ts';
 import { MemoryStorage } from '../storage/MemoryStorage.ts';
+import type { PeerProof } from './access.ts';
 import { GossipNet } from './testing/GossipNet.ts';
 import { RawClient } from './testing/RawClient.ts';
 
@@ -93,6 +94,54 @@ describe('gossip: one link per pair', () => {
     onA.edit('d', (d) => d.getText('body').insert(0, 'x'));
     await onB.waitFor('d', (d) => text(d) === 'x');
     expect(net.bytesBetween('A', 'B')).toBeGreaterThan(bytesBefore);
+  });
+
+  it('with peer auth, a dialer whose proof check outlasts its DuplicatePeer close still learns whom it dialed', async () => {
+    // The check is async (jose in the relay): the winning side may close the
+    // losing link before the loser finished checking the winner's Hello.
+    const proof = (checkMs: number): PeerProof => ({
+      make: () => 'cluster-secret',
+      verify: async (p) => {
+        await new Promise((r) => setTimeout(r, checkMs));
+        return p === 'cluster-secret';
+      },
+    });
+    net = new GossipNet();
+    const a = net.relay('A', { peerProof: proof(0) });
+    const b = net.relay('B', { peerProof: proof(100) });
+    net.link('A', 'B');
+    net.link('B', 'A');
+    await until(() => connected(net, 'A', 1) && connected(net, 'B', 1), 3000, 'link');
+    // B's own dial lost ('A' < 'B'); it must still know it reached A.
+    await until(() => b.core.clusterInfo().peers.length === 1, 3000, 'one entry per relay on B');
+    expect(b.core.clusterInfo().peers[0]).toMatchObject({
+      url: 'mem://A',
+      relayId: 'A',
+      direction: 'inbound',
+      state: 'connected',
+    });
+    // So when A's link goes away, B's watching dialer takes over at once,
+    // not after its 10 s re-check.
+    a.core.removePeer('mem://B');
+    await until(() => connected(net, 'B', 1) && connected(net, 'A', 1), 3000, 'B re-dials A');
+    expect(b.core.clusterInfo().peers[0]).toMatchObject({
+      relayId: 'A',
+      direction: 'outbound',
+      state: 'connected',
+    });
+  });
+
+  it('with peer auth, a link to the relay itself is refused and names nobody', async () => {
+    net = new GossipNet();
+    const a = net.relay('A', {
+      peerProof: { make: () => 's', verify: async (p) => p === 's' },
+    });
+    net.link('A', 'A');
+    await until(() => net.dials('A', 'A') >= 1, 3000, 'a dial');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(a.core.clusterInfo().peers).toEqual([
+      expect.objectContaining({ url: 'mem://A', relayId: null, state: 'down' }),
+    ]);
   });
 
   it('reconnects after a cut (jittered backoff) and catches up', async () => {

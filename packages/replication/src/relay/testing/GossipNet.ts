@@ -13,6 +13,8 @@ export interface GossipRelay {
   name: string;
   core: RelayCore;
   storage: StorageAdapter;
+  /** Has a `peerProof`: its dialers are let in as proven peers, as the relay process does after checking their cluster-secret bearer. */
+  peerAuth: boolean;
 }
 
 /**
@@ -27,6 +29,8 @@ export class GossipNet {
   readonly #open = new Map<string, Set<MemoryTransport>>();
   /** Bytes carried per directed pair `from>to` (frames sent by `from`). */
   readonly bytes = new Map<string, number>();
+  /** Transports opened per directed pair `from>to`. */
+  readonly #dials = new Map<string, number>();
 
   relay(name: string, options: GossipRelayOptions = {}): GossipRelay {
     const storage = options.storage ?? new MemoryStorage();
@@ -38,7 +42,7 @@ export class GossipNet {
       ...options,
       storage,
     });
-    const relay = { name, core, storage };
+    const relay = { name, core, storage, peerAuth: options.peerProof !== undefined };
     this.relays.set(name, relay);
     return relay;
   }
@@ -55,6 +59,7 @@ export class GossipNet {
   }
 
   #transport(from: string, to: string): MemoryTransport {
+    this.#dials.set(`${from}>${to}`, this.dials(from, to) + 1);
     const target = this.relays.get(to);
     const key = pairKey(from, to);
     const reachable = target !== undefined && !this.#cut.has(key);
@@ -63,7 +68,10 @@ export class GossipNet {
       this.bytes.set(k, (this.bytes.get(k) ?? 0) + frame.length);
     };
     const t = new MemoryTransport(
-      reachable ? (conn) => target.core.acceptMultiplexed(conn) : null,
+      reachable
+        ? (conn) =>
+            target.core.acceptMultiplexed(conn, target.peerAuth ? { kind: 'peer' } : undefined)
+        : null,
       { onFrame: count },
     );
     let set = this.#open.get(key);
@@ -85,6 +93,11 @@ export class GossipNet {
 
   heal(a: string, b: string): void {
     this.#cut.delete(pairKey(a, b));
+  }
+
+  /** How often `from` dialed `to` so far. */
+  dials(from: string, to: string): number {
+    return this.#dials.get(`${from}>${to}`) ?? 0;
   }
 
   /** Bytes sent both ways between `a` and `b` so far. */
