@@ -601,7 +601,10 @@ export class RelayCore {
       registerMember: (member, session) => this.#peerMembers.set(member, session),
       identified: (session, relayId) => {
         const dialer = this.#dialerOf.get(session);
-        if (dialer !== undefined) dialer.relayId = relayId;
+        // A check that ends after the dialer moved on to a newer link says nothing of it.
+        if (dialer !== undefined && (dialer.session === session || dialer.session === null)) {
+          dialer.relayId = relayId;
+        }
       },
       opened: (session) => this.#peerOpened(session),
       ended: (session) => this.#peerEnded(session),
