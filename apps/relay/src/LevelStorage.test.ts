@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { StoredDoc } from '@lattice/replication';
 import { storageContract } from '@lattice/replication/testing';
 import { ClassicLevel } from 'classic-level';
 import { afterAll, describe, expect, it, vi } from 'vitest';
@@ -16,11 +17,15 @@ async function tempDir(): Promise<string> {
 }
 
 /**
- * Starts a load of `docName` (a doc alone in its turn: one iterator) and
- * holds its result, once read, until `release()`: the load has read the log,
- * and hands it over late. Restore with `vi.restoreAllMocks()`.
+ * Loads `docName` (a doc alone in its turn: one iterator) and runs
+ * `meanwhile` after the load has read the log but before it hands it over;
+ * resolves with what the load then returns.
  */
-function holdNextLoad(storage: LevelStorage, docName: string) {
+async function loadAround(
+  storage: LevelStorage,
+  docName: string,
+  meanwhile: () => Promise<void>,
+): Promise<StoredDoc> {
   let release = () => {};
   const held = new Promise<void>((resolve) => {
     release = resolve;
@@ -44,7 +49,15 @@ function holdNextLoad(storage: LevelStorage, docName: string) {
     };
     return iterator;
   } as typeof realIterator);
-  return { loaded: { read, result: storage.load(docName) }, release };
+  try {
+    const result = storage.load(docName);
+    await read;
+    await meanwhile();
+    release();
+    return await result;
+  } finally {
+    vi.restoreAllMocks();
+  }
 }
 
 afterAll(async () => {
@@ -249,16 +262,11 @@ describe('LevelStorage', () => {
     await first.compact('w/d', Uint8Array.of(9), 3);
     await first.close();
     const storage = await LevelStorage.open(dir);
-    const { loaded, release } = holdNextLoad(storage, 'w/d');
-    try {
-      await loaded.read;
+    const loaded = await loadAround(storage, 'w/d', async () => {
       await storage.delete('w/d');
       await storage.append('w/d', [Uint8Array.of(4)]);
-      release();
-      expect(await loaded.result).toEqual({ updates: [Uint8Array.of(9)], cursor: 3 });
-    } finally {
-      vi.restoreAllMocks();
-    }
+    });
+    expect(loaded).toEqual({ updates: [Uint8Array.of(9)], cursor: 3 });
     await storage.append('w/d', [Uint8Array.of(5)]);
     await storage.compact('w/d', Uint8Array.of(8), 2);
     expect(await storage.load('w/d')).toEqual({ updates: [Uint8Array.of(8)], cursor: 2 });
@@ -274,16 +282,11 @@ describe('LevelStorage', () => {
     await first.append('w/d', [Uint8Array.of(1)]);
     await first.close();
     const storage = await LevelStorage.open(dir, { knownLogs: 1 });
-    const { loaded, release } = holdNextLoad(storage, 'w/d');
-    try {
-      await loaded.read;
+    const loaded = await loadAround(storage, 'w/d', async () => {
       await storage.append('w/d', [Uint8Array.of(2)]);
       await storage.append('w/e', [Uint8Array.of(7)]);
-      release();
-      expect(await loaded.result).toEqual({ updates: [Uint8Array.of(1)], cursor: 1 });
-    } finally {
-      vi.restoreAllMocks();
-    }
+    });
+    expect(loaded).toEqual({ updates: [Uint8Array.of(1)], cursor: 1 });
     await storage.append('w/d', [Uint8Array.of(3)]);
     expect(await storage.load('w/d')).toEqual({
       updates: [Uint8Array.of(1), Uint8Array.of(2), Uint8Array.of(3)],
